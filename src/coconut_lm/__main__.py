@@ -1,0 +1,5 @@
+import sys
+
+from coconut_lm.cli import main
+
+sys.exit(main())

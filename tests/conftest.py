@@ -1,0 +1,29 @@
+"""Shared test helpers: where `../shared` lives, and skips when it is absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FIXTURES = SHARED / "fixtures" / "official"
+DATA = SHARED / "data"
+
+
+def require(path: Path) -> Path:
+    """`path`, or skip the test with the reason (a fresh clone has no ../shared)."""
+    if not path.exists():
+        pytest.skip(f"{path} is absent (../shared is only on the project's machines)")
+    return path
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return require(FIXTURES)
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return require(DATA)
