@@ -27,3 +27,12 @@ def fixtures_dir() -> Path:
 @pytest.fixture
 def data_dir() -> Path:
     return require(DATA)
+
+
+MODEL_FAMILIES = ("gpt2", "llama", "mistral", "qwen2")
+"""Model families every model test runs on (tests/model/model_helpers.py builds them)."""
+
+
+@pytest.fixture(params=MODEL_FAMILIES)
+def family(request) -> str:
+    return request.param

@@ -1,0 +1,304 @@
+"""The continuous-thought model: any Hugging Face causal LM, wrapped to reason in latent space.
+
+`CoconutModel` owns one idea (PAPER.md §1): at a thought position (`<|latent|>`), the input
+embedding is the last-layer hidden state of the previous position. Thought i depends on thought
+i-1, so a sequence with k thoughts needs k+1 forward passes; the KV cache carries every earlier
+position, so no position is computed twice, and gradients flow back through every thought.
+
+Pass layout. Let c_1 < ... < c_m be the columns that hold a thought in *any* row of the batch.
+Pass 0 runs columns [0, c_1), pass j runs [c_j, c_{j+1}) and the last pass runs [c_m, T). Before
+pass j, the rows whose column c_j is a thought take the last hidden state of pass j-1 there.
+With the official collator's layout (first thoughts aligned, thoughts contiguous) this is exactly
+the official schedule: the prefix, one position per thought, then the rest. It is also correct for
+any other layout (e.g. left-padded generation prompts whose thought counts differ, where the
+*last* thoughts align): a column may hold a thought in one row and an ordinary token in another;
+the ordinary token simply gets computed one pass early, which changes nothing.
+
+The model knows nothing of stages, epochs or data: it reads `input_ids` and fills thoughts
+wherever `latent_token_id` appears.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from coconut_lm.constants import IGNORE_INDEX
+from coconut_lm.generation import greedy_decode
+
+OFFICIAL_PREFIX = "base_causallm."
+"""Key prefix of state dicts saved by the official code (its wrapper's attribute name)."""
+
+
+@dataclass
+class CoconutOutput:
+    """What `CoconutModel.forward` returns."""
+
+    loss: torch.Tensor | None
+    """Next-token cross-entropy over labels != -100 (mean, as the official code; or sum)."""
+    logits: torch.Tensor
+    """(B, T, V) logits of every position."""
+    inputs_embeds: torch.Tensor
+    """(B, T, H) input embeddings with the continuous thoughts filled in."""
+    num_forward_passes: int
+    """Forward passes of the base model this call made (number of thought columns + 1)."""
+
+
+@dataclass
+class PrefillOutput:
+    """The multi-pass run over a prompt or a training sequence (internal)."""
+
+    logits: torch.Tensor  # (B, T, V), or (B, 1, V) with last_logits_only
+    inputs_embeds: torch.Tensor  # (B, T, H)
+    thoughts: torch.Tensor  # (B, K, H): the vector fed in at each thought column (K columns)
+    thought_mask: torch.Tensor  # (B, K): whether that column is a thought in that row
+    num_passes: int
+
+
+def positions_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Position ids implied by a left-padded attention mask: 0 at each row's first real token."""
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)  # (B, T)
+
+
+class CoconutModel(nn.Module):
+    """A causal LM that reasons with continuous thoughts.
+
+    Args:
+        base_model: any `transformers` causal LM (`AutoModelForCausalLM`); reachable as `.base_model`.
+        latent_token_id: id of `<|latent|>`, the thought placeholder.
+        start_latent_id: id of `<|start-latent|>` (`<bot>`).
+        end_latent_id: id of `<|end-latent|>` (`<eot>`).
+        eos_token_id: id that ends generation.
+
+    Example:
+        >>> model = CoconutModel(AutoModelForCausalLM.from_pretrained(path), latent, bot, eot, eos)
+        >>> out = model(batch["input_ids"], batch["attention_mask"], labels=batch["labels"])
+        >>> out.loss.backward()
+    """
+
+    def __init__(
+        self,
+        base_model: nn.Module,
+        latent_token_id: int,
+        start_latent_id: int,
+        end_latent_id: int,
+        eos_token_id: int,
+    ):
+        super().__init__()
+        self.base_model = base_model
+        self.latent_token_id = int(latent_token_id)
+        self.start_latent_id = int(start_latent_id)
+        self.end_latent_id = int(end_latent_id)
+        self.eos_token_id = int(eos_token_id)
+        params = inspect.signature(base_model.forward).parameters
+        # transformers 5 renamed `past_key_values` to `cache`; accept either spelling.
+        self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
+        self._supports_logits_to_keep = "logits_to_keep" in params
+
+    @property
+    def config(self):
+        return self.base_model.config
+
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """(B, T) ids -> (B, T, H) input embeddings of the base model."""
+        return self.base_model.get_input_embeddings()(input_ids)
+
+    def new_cache(self):
+        """An empty KV cache of the installed `transformers` (the `Cache` API)."""
+        from transformers import DynamicCache
+
+        return DynamicCache(config=self.base_model.config)
+
+    def base_forward(self, cache, last_logits_only: bool = False, **kwargs):
+        """One call of the base model that extends `cache` in place."""
+        kwargs[self._cache_kwarg] = cache
+        if last_logits_only and self._supports_logits_to_keep:
+            kwargs["logits_to_keep"] = 1
+        return self.base_model(use_cache=True, **kwargs)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        reduction: str = "mean",
+    ) -> CoconutOutput:
+        """Multi-pass forward over (B, T) sequences with thoughts at `<|latent|>` positions.
+
+        `position_ids` defaults to what the (left-padded) attention mask implies. `reduction`
+        "sum" returns the summed token loss, for exact gradient accumulation across batches.
+        """
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        if position_ids is None:
+            position_ids = positions_from_mask(attention_mask)
+        run = self.prefill(input_ids, attention_mask, position_ids, self.new_cache())
+        loss = None
+        if labels is not None:
+            loss = next_token_loss(run.logits, labels, reduction)
+        return CoconutOutput(loss, run.logits, run.inputs_embeds, run.num_passes)
+
+    def prefill(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        position_ids: torch.Tensor,
+        cache,
+        last_logits_only: bool = False,
+    ) -> PrefillOutput:
+        """Run the passes over (B, T) `input_ids`, filling thoughts, and fill `cache`."""
+        is_latent = input_ids == self.latent_token_id  # (B, T)
+        # The one host sync of the call: how many passes this batch needs.
+        columns = is_latent.any(0).nonzero().flatten().tolist()
+        if columns and columns[0] == 0:
+            raise ValueError("a thought in column 0 has no previous position to take a hidden state from")
+        bounds = [0, *columns, input_ids.shape[1]]
+        embeds = self.embed(input_ids)  # (B, T, H)
+        pass_embeds, logits, thoughts = [], [], []
+        hidden = None  # (B, H): last hidden state of the previous pass
+        for start, end in zip(bounds[:-1], bounds[1:]):
+            x = embeds[:, start:end]  # (B, t, H)
+            if start > 0:  # `start` is a thought column: feed the previous hidden state back
+                thoughts.append(hidden)
+                first = torch.where(is_latent[:, start, None], hidden.to(x.dtype), x[:, 0])  # (B, H)
+                x = torch.cat([first[:, None], x[:, 1:]], dim=1)
+            out = self.base_forward(
+                cache,
+                last_logits_only=last_logits_only,
+                inputs_embeds=x,
+                attention_mask=attention_mask[:, :end],
+                position_ids=position_ids[:, start:end],
+                output_hidden_states=True,
+            )
+            hidden = out.hidden_states[-1][:, -1]  # (B, H)
+            pass_embeds.append(x)
+            logits.append(out.logits)
+        if last_logits_only:
+            all_logits = logits[-1][:, -1:]  # (B, 1, V)
+        else:
+            all_logits = torch.cat(logits, dim=1)  # (B, T, V)
+        batch, dim = embeds.shape[0], embeds.shape[-1]
+        return PrefillOutput(
+            logits=all_logits,
+            inputs_embeds=torch.cat(pass_embeds, dim=1),
+            thoughts=torch.stack(thoughts, 1) if thoughts else embeds.new_zeros(batch, 0, dim),
+            thought_mask=is_latent[:, columns],
+            num_passes=len(bounds) - 1,
+        )
+
+    @torch.no_grad()
+    def generate(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        max_new_tokens: int = 16,
+        return_dict: bool = False,
+        stop_check_every: int = 4,
+    ):
+        """Greedy decoding for a left-padded batch of prompts.
+
+        A Coconut prompt ends with `<bot> <latent>*k <eot>` (k may differ per row); the thoughts
+        are computed first, then tokens are decoded with the KV cache until every row has emitted
+        EOS or `max_new_tokens` are out. Returns (B, T + n) ids: the prompt, then the new tokens,
+        rows that finished early padded with EOS. With `return_dict`, a `GenerateOutput` that
+        also holds the thought vectors and the number of forward passes.
+
+        `stop_check_every`: decode steps between checks that every row is done (each check is a
+        host sync; rows that are done keep receiving EOS in between, and the result is trimmed).
+        """
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        position_ids = positions_from_mask(attention_mask)
+        cache = self.new_cache()
+        run = self.prefill(input_ids, attention_mask, position_ids, cache, last_logits_only=True)
+        new_tokens, num_steps = greedy_decode(
+            self,
+            cache,
+            first_logits=run.logits[:, -1],
+            attention_mask=attention_mask,
+            next_position=position_ids[:, -1] + 1,
+            max_new_tokens=max_new_tokens,
+            eos_token_id=self.eos_token_id,
+            stop_check_every=stop_check_every,
+        )
+        sequences = torch.cat([input_ids, new_tokens], dim=1)
+        if not return_dict:
+            return sequences
+        return GenerateOutput(
+            sequences=sequences,
+            thoughts=run.thoughts,
+            thought_mask=run.thought_mask,
+            num_thoughts=(input_ids == self.latent_token_id).sum(1),
+            num_forward_passes=run.num_passes + num_steps,
+        )
+
+    def load_official_state_dict(self, state_dict: dict[str, torch.Tensor], strict: bool = True) -> None:
+        """Load a state dict saved by the official code (keys `base_causallm.*`).
+
+        The official wrapper also registers the input embedding as `embedding`, so its state
+        dict holds `embedding.weight`, a copy of the base model's; it is checked and dropped.
+        Plain base-model state dicts (no prefix) are accepted too.
+        """
+        if any(k.startswith(OFFICIAL_PREFIX) for k in state_dict):
+            base = {k[len(OFFICIAL_PREFIX) :]: v for k, v in state_dict.items() if k.startswith(OFFICIAL_PREFIX)}
+            others = sorted(k for k in state_dict if not k.startswith(OFFICIAL_PREFIX) and k != "embedding.weight")
+            if others and strict:
+                raise KeyError(f"unexpected keys in the official state dict: {others[:5]}")
+        else:
+            base = dict(state_dict)
+        missing, unexpected = self.base_model.load_state_dict(base, strict=False)
+        tied = {k for k in missing if self._is_tied_copy(k)}
+        missing = [k for k in missing if k not in tied]
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"state dict does not fit the base model: missing {missing[:5]}, unexpected {unexpected[:5]}"
+            )
+        if "embedding.weight" in state_dict:
+            ours = self.base_model.get_input_embeddings().weight
+            if not torch.equal(state_dict["embedding.weight"].to(ours.dtype).cpu(), ours.detach().cpu()):
+                raise ValueError("official `embedding.weight` differs from the base model's input embedding")
+
+    def _is_tied_copy(self, key: str) -> bool:
+        # An output embedding tied to the input embedding may be absent from a saved state dict.
+        out = self.base_model.get_output_embeddings()
+        return out is not None and out.weight is self.base_model.get_input_embeddings().weight and "weight" in key
+
+
+@dataclass
+class GenerateOutput:
+    """What `CoconutModel.generate(..., return_dict=True)` returns."""
+
+    sequences: torch.Tensor
+    """(B, T + n): the prompt followed by the new tokens (EOS after a row finished)."""
+    thoughts: torch.Tensor
+    """(B, K, H): the vector fed in at each of the K thought columns of the batch."""
+    thought_mask: torch.Tensor
+    """(B, K): whether that column is a thought in that row (prompts end-aligned: a row's
+    thoughts are its last `num_thoughts` columns)."""
+    num_thoughts: torch.Tensor
+    """(B,): thoughts in each prompt."""
+    num_forward_passes: int
+    """Forward passes of the base model: prompt passes plus decode steps."""
+
+
+def next_token_loss(logits: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy of position t's logits against label t+1, over labels != -100.
+
+    `logits` (B, T, V), `labels` (B, T). "mean" is the official loss; "sum" lets a trainer divide
+    by the number of target tokens of a whole accumulated batch.
+    """
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    shift_logits = logits[:, :-1].float()  # (B, T-1, V)
+    shift_labels = labels[:, 1:].to(logits.device)  # (B, T-1)
+    return F.cross_entropy(
+        shift_logits.reshape(-1, shift_logits.shape[-1]),
+        shift_labels.reshape(-1),
+        ignore_index=IGNORE_INDEX,
+        reduction=reduction,
+    )
