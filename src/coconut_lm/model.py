@@ -29,6 +29,7 @@ from torch import nn
 
 from coconut_lm.constants import IGNORE_INDEX
 from coconut_lm.generation import greedy_decode
+from coconut_lm.kv_cache import make_cache
 
 OFFICIAL_PREFIX = "base_causallm."
 """Key prefix of state dicts saved by the official code (its wrapper's attribute name)."""
@@ -107,11 +108,9 @@ class CoconutModel(nn.Module):
         """(B, T) ids -> (B, T, H) input embeddings of the base model."""
         return self.base_model.get_input_embeddings()(input_ids)
 
-    def new_cache(self):
-        """An empty KV cache of the installed `transformers` (the `Cache` API)."""
-        from transformers import DynamicCache
-
-        return DynamicCache(config=self.base_model.config)
+    def new_cache(self, capacity: int):
+        """An empty KV cache (the `transformers` `Cache` API) for `capacity` positions."""
+        return make_cache(self.base_model.config, capacity)
 
     def base_forward(self, cache, last_logits_only: bool = False, **kwargs):
         """One call of the base model that extends `cache` in place."""
@@ -137,7 +136,7 @@ class CoconutModel(nn.Module):
             attention_mask = torch.ones_like(input_ids)
         if position_ids is None:
             position_ids = positions_from_mask(attention_mask)
-        run = self.prefill(input_ids, attention_mask, position_ids, self.new_cache())
+        run = self.prefill(input_ids, attention_mask, position_ids, self.new_cache(input_ids.shape[1]))
         loss = None
         if labels is not None:
             loss = next_token_loss(run.logits, labels, reduction)
@@ -214,7 +213,7 @@ class CoconutModel(nn.Module):
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         position_ids = positions_from_mask(attention_mask)
-        cache = self.new_cache()
+        cache = self.new_cache(input_ids.shape[1] + max_new_tokens)
         run = self.prefill(input_ids, attention_mask, position_ids, cache, last_logits_only=True)
         new_tokens, num_steps = greedy_decode(
             self,

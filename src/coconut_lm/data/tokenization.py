@@ -1,0 +1,212 @@
+"""Tokenisation in the official format, and the special tokens with their embeddings.
+
+An example becomes (PAPER.md §2, as the official `dataset.get_dataset`):
+
+    question + "\\n"   (with the tokenizer's own special tokens, e.g. a BOS)
+    step + "\\n"       (each step, no special tokens)
+    "### " + answer, then EOS
+
+Tokenising these parts separately must give the tokens of the whole text, or removing steps
+(the curriculum) would cut tokens the model never sees in one piece; the official code asserts
+it, and so do we, naming the example that breaks it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from coconut_lm.constants import ANSWER_PREFIX, END_LATENT, LATENT, PAUSE, START_LATENT
+
+log = logging.getLogger(__name__)
+
+
+class TokenizationMismatchError(ValueError):
+    """Tokenising an example's parts does not give the tokens of its whole text."""
+
+
+@dataclass(frozen=True)
+class SpecialTokenIds:
+    """Token ids the curriculum, the collator and the model need."""
+
+    start_latent: int
+    """`<|start-latent|>` (`<bot>`)."""
+    end_latent: int
+    """`<|end-latent|>` (`<eot>`)."""
+    latent: int
+    """`<|latent|>`, the placeholder of one continuous thought."""
+    eos: int
+    """End of sequence; closes every training sequence."""
+    pad: int
+    """Padding (= EOS when the tokenizer has no pad token, as the official code)."""
+    pause: int | None = None
+    """`<|pause|>` for the pause methods; None when it was not added."""
+
+
+def add_special_tokens(tokenizer, with_pause: bool = False) -> SpecialTokenIds:
+    """Add `<|start-latent|>`, `<|end-latent|>`, `<|latent|>` (then `<|pause|>`) and set pad.
+
+    Tokens already present keep their ids, so calling it twice is harmless. As the official
+    code, the tokens are added with `add_tokens` in that order (ids len(vocab), +1, +2).
+
+        >>> ids = add_special_tokens(AutoTokenizer.from_pretrained("gpt2"))
+        >>> ids.start_latent, ids.latent, ids.pad
+        (50257, 50259, 50256)
+    """
+    if tokenizer.eos_token_id is None:
+        raise ValueError("the tokenizer has no EOS token; every training sequence ends with one")
+    names = [START_LATENT, END_LATENT, LATENT] + ([PAUSE] if with_pause else [])
+    vocab = tokenizer.get_vocab()
+    missing = [name for name in names if name not in vocab]
+    if missing:
+        tokenizer.add_tokens(missing)
+        vocab = tokenizer.get_vocab()
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return SpecialTokenIds(
+        start_latent=vocab[START_LATENT],
+        end_latent=vocab[END_LATENT],
+        latent=vocab[LATENT],
+        eos=int(tokenizer.eos_token_id),
+        pad=int(tokenizer.pad_token_id),
+        pause=vocab[PAUSE] if with_pause else None,
+    )
+
+
+def _init_source_row(tokenizer, init_token: str) -> int | None:
+    """The id whose embedding new tokens copy: `init_token` if it is one token, else None."""
+    token_id = tokenizer.get_vocab().get(init_token)
+    if token_id is not None:
+        return int(token_id)
+    encoded = tokenizer.encode(init_token, add_special_tokens=False)
+    return int(encoded[0]) if len(encoded) == 1 else None
+
+
+@torch.no_grad()
+def _copy_rows(weight: torch.Tensor, token_ids: list[int], source: int | None, n_old: int) -> None:
+    """Set rows `token_ids` of `weight` (V, D) to row `source`, or to the mean of the old rows."""
+    row = weight[source] if source is not None else weight[:n_old].mean(dim=0)  # (D,)
+    weight[token_ids] = row.to(weight.dtype).expand(len(token_ids), -1).clone()  # (N, D)
+
+
+def init_new_token_embeddings(model, tokenizer, token_ids: list[int], init_token: str = "<<") -> None:
+    """Grow the model's vocabulary to `len(tokenizer)` and initialise the rows of `token_ids`.
+
+    The rows (input embeddings, and the LM head's when it is not tied to them) are copied from
+    `init_token`'s row (official: GPT-2's "<<", which stabilises training, PAPER.md §2). When
+    `init_token` is not a single token of this tokenizer, the mean of the existing rows is used
+    and a note is logged. The embeddings are never shrunk (some models pad their vocabulary).
+    """
+    n_old = model.get_input_embeddings().weight.shape[0]
+    if n_old < len(tokenizer):
+        # the rows we need are set below; other new rows keep the model's default init
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    source = _init_source_row(tokenizer, init_token)
+    if source is not None and source >= n_old:
+        source = None  # a newly added token has no trained row to copy
+    if source is None:
+        log.warning(
+            "init token %r is not a single token of this tokenizer; new token embeddings "
+            "are initialised to the mean of the %d existing embeddings",
+            init_token,
+            n_old,
+        )
+    token_ids = [int(t) for t in token_ids]
+    input_weight = model.get_input_embeddings().weight
+    _copy_rows(input_weight.data, token_ids, source, n_old)
+    output = model.get_output_embeddings()
+    if output is not None and output.weight.data_ptr() != input_weight.data_ptr():
+        _copy_rows(output.weight.data, token_ids, source, n_old)
+
+
+@dataclass
+class TokenizedExample:
+    """One example as token ids, split as the curriculum needs it."""
+
+    idx: int
+    """Position of the example in its data file."""
+    question: list[int]
+    """question + "\\n", with the tokenizer's special tokens (e.g. BOS)."""
+    steps: list[list[int]]
+    """One list per step: step + "\\n"."""
+    answer: list[int]
+    """"### " + answer, then EOS."""
+
+
+def _whole_text(example: dict) -> str:
+    """The full text whose tokens must equal the concatenated parts' tokens."""
+    steps = "".join(step + "\n" for step in example["steps"])
+    return example["question"] + "\n" + steps + ANSWER_PREFIX + example["answer"]
+
+
+def _check_concat(tokenized: TokenizedExample, whole: list[int]) -> None:
+    parts = tokenized.question + [t for step in tokenized.steps for t in step] + tokenized.answer
+    if parts != whole:
+        at = next((i for i, (a, b) in enumerate(zip(parts, whole)) if a != b), min(len(parts), len(whole)))
+        raise TokenizationMismatchError(
+            f"example {tokenized.idx}: tokenising question, steps and answer separately gives "
+            f"{len(parts)} tokens but the whole text gives {len(whole)} (first difference at "
+            f"token {at}); this tokenizer merges tokens across the '\\n' boundaries, so removing "
+            "steps would change the tokens of the rest"
+        )
+
+
+def tokenize_example(example: dict, tokenizer, idx: int, check_concat: bool = True) -> TokenizedExample:
+    """Tokenise one validated example; with `check_concat`, raise `TokenizationMismatchError`
+    if its parts do not tokenise like its whole text."""
+    tokenized = TokenizedExample(
+        idx=idx,
+        question=tokenizer.encode(example["question"] + "\n", add_special_tokens=True),
+        steps=[tokenizer.encode(s + "\n", add_special_tokens=False) for s in example["steps"]],
+        answer=tokenizer.encode(ANSWER_PREFIX + example["answer"], add_special_tokens=False) + [tokenizer.eos_token_id],
+    )
+    if check_concat:
+        whole = tokenizer.encode(_whole_text(example), add_special_tokens=True) + [tokenizer.eos_token_id]
+        _check_concat(tokenized, whole)
+    return tokenized
+
+
+def _encode_batch(tokenizer, texts: list[str], add_special_tokens: bool) -> list[list[int]]:
+    if not texts:
+        return []
+    return list(tokenizer(texts, add_special_tokens=add_special_tokens)["input_ids"])
+
+
+def tokenize_examples(
+    examples: Sequence[dict], tokenizer, check_concat: bool = True, strict: bool = True
+) -> list[TokenizedExample]:
+    """Tokenise validated examples (batched); `idx` is the position in `examples`.
+
+    With `check_concat`, every example is checked as in `tokenize_example`; a mismatch raises
+    (`strict`) or logs one warning listing the offending examples.
+    """
+    questions = _encode_batch(tokenizer, [e["question"] + "\n" for e in examples], True)
+    flat_steps = _encode_batch(tokenizer, [s + "\n" for e in examples for s in e["steps"]], False)
+    answers = _encode_batch(tokenizer, [ANSWER_PREFIX + e["answer"] for e in examples], False)
+    eos = tokenizer.eos_token_id
+    out, start = [], 0
+    for i, example in enumerate(examples):
+        n = len(example["steps"])
+        out.append(TokenizedExample(i, questions[i], flat_steps[start : start + n], answers[i] + [eos]))
+        start += n
+    if check_concat:
+        wholes = _encode_batch(tokenizer, [_whole_text(e) for e in examples], True)
+        broken = []
+        for tokenized, whole in zip(out, wholes):
+            try:
+                _check_concat(tokenized, whole + [eos])
+            except TokenizationMismatchError as e:
+                if strict:
+                    raise
+                broken.append((tokenized.idx, str(e)))
+        if broken:
+            log.warning(
+                "%d example(s) tokenise differently in parts and whole (examples %s); first: %s",
+                len(broken),
+                [b[0] for b in broken[:20]],
+                broken[0][1],
+            )
+    return out

@@ -1,0 +1,84 @@
+"""`coconut-lm data render`: the CLI reproduces the official sequences and prompts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+from conftest import DATA, FIXTURES, require
+
+from coconut_lm.data import render
+from coconut_lm.data.schema import DataError
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    render.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["render", *argv])
+    return args.func(args)
+
+
+@pytest.fixture(scope="module")
+def prosqa40(tmp_path_factory):
+    """The first 40 ProsQA validation questions, as the fixtures were made from."""
+    records = json.loads(require(DATA / "prosqa" / "valid.json").read_text())[:40]
+    path = tmp_path_factory.mktemp("data") / "prosqa40.json"
+    path.write_text(json.dumps(records))
+    return path
+
+
+def official(name: str, **key) -> list[dict]:
+    rows = [json.loads(line) for line in require(FIXTURES / name).read_text().splitlines()]
+    return [r for r in rows if all(r[k] == v for k, v in key.items())]
+
+
+@pytest.mark.parametrize("prompts", [False, True])
+def test_render_matches_the_official_rows(tmp_path, prosqa40, prompts):
+    out = tmp_path / "out.jsonl"
+    argv = ["--data", str(prosqa40), "--tokenizer", str(require(FIXTURES / "tokenizer")), "--method", "coconut"]
+    argv += ["--stage", "7", "--c-thought", "1", "--max-latent-stage", "6", "--out", str(out)]
+    argv += ["--prompts"] if prompts else []
+    assert run_cli(argv) == 0
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    expected = official(
+        "prompts.jsonl" if prompts else "sequences.jsonl",
+        dataset="prosqa",
+        method="coconut",
+        pad_latent_to_max=False,
+        stage=7,
+    )
+    keys = ["idx", "input_ids"] if prompts else ["idx", "input_ids", "labels"]
+    assert got == [{k: r[k] for k in keys} for r in expected]
+
+
+def test_render_function_with_pause_and_mixing(tmp_path, prosqa40):
+    tokenizer = require(FIXTURES / "tokenizer")
+    options = render.CurriculumOptions(uniform_prob=0.5)
+    paths = [
+        render.render(prosqa40, tokenizer, "pause_as_thought", 2, tmp_path / f"{i}.jsonl", options, seed=3)
+        for i in range(2)
+    ]
+    rows = [json.loads(line) for line in paths[0].read_text().splitlines()]
+    assert paths[0].read_text() == paths[1].read_text()  # seeded
+    assert len(rows) == 40 and not any(3002 in r["input_ids"] for r in rows)  # no <|latent|>
+    # <|pause|> is added after the three latent tokens; the stages were mixed
+    assert len({r["input_ids"].count(3003) for r in rows}) > 2
+
+
+def test_render_bad_data_fails_before_writing(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "q", "steps": [], "answer": "a"}\n{"question": "q"}\n')
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(DataError, match=r"bad.jsonl: record 1 \(line 2\): missing field 'steps'"):
+        render.render(bad, "unused-tokenizer", "coconut", 0, out)
+    assert not out.exists()
+
+
+def test_cli_registers_render_under_data():
+    from coconut_lm.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["data", "render", "--data", "d.json", "--tokenizer", "t", "--method", "icot", "--stage", "2", "--out", "o"]
+    )
+    assert args.func is render._main and args.method.value == "icot" and args.icot_tokens_per_epoch == 8
