@@ -15,6 +15,9 @@ SUBCOMMANDS = (
     "coconut_lm.tokenizer",  # coconut-lm tokenizer train ...
     "coconut_lm.bench",  # coconut-lm bench
     "coconut_lm.demo",  # coconut-lm demo
+    "coconut_lm.analysis.cli",  # coconut-lm analyze ...
+    "coconut_lm.train_cli",  # coconut-lm train
+    "coconut_lm.eval_cli",  # coconut-lm eval / generate
 )
 
 
@@ -31,7 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # KEY=VALUE overrides may come after options (`train cfg.yaml --device cpu training.lr=3e-4`),
+    # which argparse leaves unparsed; commands with an `overrides` list take them.
+    if extra and not (hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:
+        args.overrides = [*args.overrides, *extra]
     if not hasattr(args, "func"):
         parser.print_help()
         return 2

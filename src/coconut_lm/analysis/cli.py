@@ -1,0 +1,5 @@
+"""`coconut-lm analyze ...` (being written)."""
+
+
+def add_parser(subparsers) -> None:
+    pass

@@ -1,0 +1,217 @@
+"""Checkpoint folders: weights `transformers` can read, plus the trainer state to resume exactly.
+
+A checkpoint is a folder (`<run>/checkpoints/step-00000012/`, or `<run>/best/`) holding
+
+    config.json, model.safetensors   the base causal LM (`save_pretrained`, special tokens included)
+    tokenizer files                  the tokenizer with the added special tokens
+    coconut_config.yaml              the resolved run configuration
+    trainer_state.json               epoch, step within the epoch, stage, global step, best accuracy,
+                                     Python and NumPy RNG states (JSON)
+    optimizer.pt                     AdamW state (tensors and numbers: loads with weights_only=True)
+    rng_rank{R}.pt                   torch CPU/CUDA RNG states of each process (tensors)
+
+It is written into a temporary folder and renamed into place, so a killed writer never leaves a
+half checkpoint that could be resumed. Loading never unpickles arbitrary objects: weights are
+safetensors and the `.pt` files are read with `torch.load(weights_only=True)`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from coconut_lm.io import atomic_write_text, write_json
+
+CHECKPOINTS = "checkpoints"
+"""Sub-folder of the run folder with the rolling checkpoints."""
+BEST = "best"
+"""Sub-folder of the run folder with the checkpoint of best validation accuracy."""
+CONFIG_FILE = "coconut_config.yaml"
+STATE_FILE = "trainer_state.json"
+OPTIMIZER_FILE = "optimizer.pt"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, incomplete or does not fit the run."""
+
+
+@dataclass
+class TrainerState:
+    """Where training is: what a resumed run needs besides weights and optimizer."""
+
+    epoch: int = 0
+    """Current epoch (0-based)."""
+    step_in_epoch: int = 0
+    """Optimizer steps already done in `epoch` (0 at an epoch boundary)."""
+    global_step: int = 0
+    """Optimizer steps since the start of the run."""
+    stage: int = 0
+    """Curriculum stage of `epoch`."""
+    steps_since_reset: int = 0
+    """Optimizer steps since AdamW was last rebuilt (drives the warm-up)."""
+    best_accuracy: float | None = None
+    """Best validation accuracy so far."""
+    python_rng: list = field(default_factory=list)
+    """`random.getstate()` as JSON."""
+    numpy_rng: dict = field(default_factory=dict)
+    """`numpy.random.get_state()` as JSON."""
+
+
+def capture_host_rng(state: TrainerState) -> None:
+    """Store the Python and NumPy RNG states in `state` (JSON-friendly)."""
+    version, internal, gauss = random.getstate()
+    state.python_rng = [version, list(internal), gauss]
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state.numpy_rng = {
+        "name": name,
+        "keys": keys.tolist(),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "cached": cached,
+    }
+
+
+def restore_host_rng(state: TrainerState) -> None:
+    if state.python_rng:
+        version, internal, gauss = state.python_rng
+        random.setstate((version, tuple(internal), gauss))
+    if state.numpy_rng:
+        s = state.numpy_rng
+        np.random.set_state((s["name"], np.array(s["keys"], dtype=np.uint32), s["pos"], s["has_gauss"], s["cached"]))
+
+
+def torch_rng_state() -> dict[str, torch.Tensor]:
+    """This process's torch RNG states as tensors."""
+    out = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        out["cuda"] = torch.cuda.get_rng_state()
+    return out
+
+
+def restore_torch_rng(states: dict[str, torch.Tensor]) -> None:
+    torch.set_rng_state(states["cpu"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state(states["cuda"])
+
+
+def step_name(global_step: int) -> str:
+    return f"step-{global_step:08d}"
+
+
+def temp_dir_for(final: Path) -> Path:
+    """The temporary folder a checkpoint is written into before the rename."""
+    return final.parent / f".tmp-{final.name}"
+
+
+def write_checkpoint_files(
+    folder: Path,
+    base_model,
+    tokenizer,
+    config_yaml: str,
+    state: TrainerState,
+    optimizer_state: dict | None,
+    model_state: dict | None = None,
+) -> None:
+    """Rank 0's part of a checkpoint (weights, tokenizer, config, state, optimizer) into `folder`.
+
+    `model_state`: a full state dict of the base model when its parameters are sharded (FSDP).
+    """
+    from transformers.utils import logging as hf_logging
+
+    folder.mkdir(parents=True, exist_ok=True)
+    hf_logging.disable_progress_bar()  # a "Writing model shards" bar per checkpoint is noise
+    base_model.save_pretrained(folder, state_dict=model_state, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    atomic_write_text(folder / CONFIG_FILE, config_yaml)
+    write_json(folder / STATE_FILE, asdict(state))
+    if optimizer_state is not None:
+        torch.save(optimizer_state, folder / OPTIMIZER_FILE)
+
+
+def write_rng_file(folder: Path, rank: int) -> None:
+    """Each process's torch RNG states (every rank writes its own)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(torch_rng_state(), folder / f"rng_rank{rank}.pt")
+
+
+def publish(temp: Path, final: Path) -> None:
+    """Move a finished temporary folder into place, replacing an older one of the same name."""
+    if final.exists():
+        old = final.parent / f".old-{final.name}"
+        shutil.rmtree(old, ignore_errors=True)
+        final.rename(old)
+        temp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        temp.rename(final)
+
+
+def list_checkpoints(run_dir: str | Path) -> list[Path]:
+    """Complete rolling checkpoints of a run, oldest first (temporary folders excluded)."""
+    folder = Path(run_dir) / CHECKPOINTS
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if p.is_dir() and p.name.startswith("step-") and (p / STATE_FILE).exists()]
+    return sorted(found, key=lambda p: int(p.name.split("-")[1]))
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    found = list_checkpoints(run_dir)
+    return found[-1] if found else None
+
+
+def prune_checkpoints(run_dir: str | Path, keep_last: int) -> None:
+    """Delete all but the newest `keep_last` rolling checkpoints, and stale temporary folders."""
+    folder = Path(run_dir) / CHECKPOINTS
+    for old in list_checkpoints(run_dir)[:-keep_last]:
+        shutil.rmtree(old, ignore_errors=True)
+    for stale in folder.glob(".tmp-*") if folder.is_dir() else []:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def read_trainer_state(folder: str | Path) -> TrainerState:
+    path = Path(folder) / STATE_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{folder}: not a training checkpoint (no {STATE_FILE})")
+    return TrainerState(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def read_optimizer_state(folder: str | Path) -> dict | None:
+    path = Path(folder) / OPTIMIZER_FILE
+    return torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else None
+
+
+def read_rng_state(folder: str | Path, rank: int) -> dict[str, torch.Tensor] | None:
+    path = Path(folder) / f"rng_rank{rank}.pt"
+    return torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else None
+
+
+def read_checkpoint_config(folder: str | Path) -> dict | None:
+    """The run configuration saved in a checkpoint, as a dict (None if absent)."""
+    import yaml
+
+    path = Path(folder) / CONFIG_FILE
+    return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def check_compatible(folder: str | Path, method: str, model_type: str | None) -> None:
+    """Refuse a checkpoint trained with another method or on another model type."""
+    saved = read_checkpoint_config(folder)
+    if saved is None:
+        return
+    if saved.get("method") != method:
+        raise CheckpointError(
+            f"{folder}: checkpoint of method {saved.get('method')!r}, but this run is {method!r} "
+            "(use model.init_from to start a new method from it, in a new run folder)"
+        )
+    config_path = Path(folder) / "config.json"
+    if model_type and config_path.is_file():
+        saved_type = json.loads(config_path.read_text(encoding="utf-8")).get("model_type")
+        if saved_type and saved_type != model_type:
+            raise CheckpointError(f"{folder}: checkpoint of a {saved_type!r} model, but this run builds {model_type!r}")

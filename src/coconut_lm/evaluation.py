@@ -1,0 +1,258 @@
+"""Generation accuracy, CoT exact match, generated tokens, time and forward passes per question.
+
+Extraction follows the official code (PAPER.md; facebookresearch/coconut `run.py`), applied to
+the decoded prompt + generation with special tokens skipped:
+
+    answer = text.split("#")[-1].replace(",", "").strip()        # exact match with the answer
+    cot    = "\\n".join(text.split("\\n")[1:]).split("#")[0].strip()  # vs "\\n".join(steps)
+
+    >>> extract_answer("Is Tom a wumpus?\\n### Tom is a wumpus.")
+    'Tom is a wumpus.'
+
+Generated tokens per question count the continuous thoughts too (as the paper's Table 1): the
+thoughts of the prompt plus the new tokens up to and including the first EOS. Forward passes
+are those of the generation batch the question was in (with batch size 1: its own). Questions
+are sharded over processes (rank r takes r, r + world, ...) and the results gathered.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import torch
+
+from coconut_lm.distributed import DistEnv, gather_objects
+
+
+def extract_answer(text: str) -> str:
+    """The official answer extraction: after the last '#', commas removed, stripped."""
+    return text.split("#")[-1].replace(",", "").strip()
+
+
+def extract_cot(text: str) -> str:
+    """The official CoT extraction: the lines after the question, up to the first '#'."""
+    return "\n".join(text.split("\n")[1:]).split("#")[0].strip()
+
+
+def normalise_answer(answer: str) -> str:
+    return answer.replace(",", "").strip()
+
+
+@dataclass
+class EvalResult:
+    """Aggregate metrics and one prediction per question (in data order)."""
+
+    accuracy: float
+    cot_exact_match: float
+    mean_new_tokens: float
+    seconds_per_question: float
+    forward_passes_per_question: float
+    num_questions: int
+    predictions: list[dict] = field(default_factory=list)
+
+    def metrics(self, prefix: str = "eval/") -> dict:
+        return {
+            f"{prefix}accuracy": self.accuracy,
+            f"{prefix}cot_exact_match": self.cot_exact_match,
+            f"{prefix}mean_new_tokens": self.mean_new_tokens,
+            f"{prefix}seconds_per_question": self.seconds_per_question,
+            f"{prefix}forward_passes_per_question": self.forward_passes_per_question,
+            f"{prefix}num_questions": self.num_questions,
+        }
+
+
+def set_num_thoughts(prompt: list[int], thought_id: int, k: int) -> list[int]:
+    """`prompt` with its run of `thought_id` tokens replaced by k of them (k may be 0)."""
+    positions = [i for i, t in enumerate(prompt) if t == thought_id]
+    if not positions:
+        raise ValueError("--num-thoughts: the prompt has no thought tokens (this method uses none)")
+    return prompt[: positions[0]] + [thought_id] * k + prompt[positions[-1] + 1 :]
+
+
+def count_new_tokens(new_tokens: torch.Tensor, eos_id: int) -> list[int]:
+    """(B, n) generated ids -> tokens per row up to and including the first EOS."""
+    if new_tokens.shape[1] == 0:
+        return [0] * new_tokens.shape[0]
+    is_eos = new_tokens == eos_id  # (B, n)
+    first = torch.where(
+        is_eos.any(1), is_eos.int().argmax(1) + 1, torch.full_like(is_eos[:, 0], new_tokens.shape[1], dtype=torch.long)
+    )
+    return first.tolist()
+
+
+@contextmanager
+def full_params(model: torch.nn.Module):
+    """Parameters gathered for generation: FSDP2 modules are unsharded once, so the
+    data-dependent number of forward passes of each process needs no collective."""
+    from torch.distributed.fsdp import FSDPModule
+
+    sharded = [m for m in model.modules() if isinstance(m, FSDPModule)]
+    for m in sharded:
+        m.unshard()
+        m.set_reshard_after_forward(False)
+    try:
+        yield
+    finally:
+        for m in sharded:
+            m.reshard()
+            m.set_reshard_after_forward(True)
+
+
+def _score(text: str, example: dict) -> tuple[str, bool, bool]:
+    prediction = extract_answer(text)
+    correct = prediction == normalise_answer(example["answer"])
+    cot_match = extract_cot(text) == "\n".join(example["steps"])
+    return prediction, correct, cot_match
+
+
+def _generate_batch(model, tokenizer, prompts, ids, max_new_tokens: int, device) -> tuple[list[dict], float, int]:
+    from coconut_lm.data.collate import collate_prompts
+
+    batch = collate_prompts(prompts, ids.pad)
+    input_ids = batch["input_ids"].to(device)  # (B, T)
+    attention_mask = batch["attention_mask"].to(device)  # (B, T)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    out = model.generate(input_ids, attention_mask, max_new_tokens=max_new_tokens, return_dict=True)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - start
+    new = out.sequences[:, input_ids.shape[1] :]  # (B, n)
+    n_new = count_new_tokens(new, ids.eos)
+    rows = []
+    for b in range(input_ids.shape[0]):
+        rows.append(
+            {
+                "text": tokenizer.decode(out.sequences[b], skip_special_tokens=True),
+                "output": tokenizer.decode(new[b, : n_new[b]], skip_special_tokens=True),
+                "num_thoughts": int(out.num_thoughts[b]),
+                "new_tokens": int(out.num_thoughts[b]) + n_new[b],
+                "forward_passes": int(out.num_forward_passes),
+            }
+        )
+    return rows, seconds, input_ids.shape[0]
+
+
+def evaluate(
+    model: torch.nn.Module,
+    tokenizer,
+    split,
+    prompts: list[list[int]],
+    ids,
+    env: DistEnv,
+    max_new_tokens: int = 128,
+    batch_size: int = 16,
+) -> EvalResult:
+    """Generate for every prompt (`prompts[i]` belongs to `split.examples[i]`) and score.
+
+    `model`: the `CoconutModel` (unwrapped from DDP; FSDP2-sharded models are unsharded for the
+    call). Every process calls this; each returns the gathered result.
+    """
+    mine = list(range(env.rank, len(prompts), env.world_size))
+    rows, seconds = [], 0.0
+    was_training = model.training
+    model.eval()
+    with torch.no_grad(), full_params(model):
+        for s in range(0, len(mine), batch_size):
+            idx = mine[s : s + batch_size]
+            batch_rows, secs, _ = _generate_batch(
+                model, tokenizer, [prompts[i] for i in idx], ids, max_new_tokens, env.device
+            )
+            seconds += secs
+            for i, row in zip(idx, batch_rows):
+                example = split.examples[i]
+                prediction, correct, cot_match = _score(row.pop("text"), example)
+                rows.append(
+                    {
+                        "idx": i,
+                        "question": example["question"],
+                        "answer": example["answer"],
+                        "prediction": prediction,
+                        "correct": correct,
+                        "cot_match": cot_match,
+                        **row,
+                    }
+                )
+    model.train(was_training)
+    gathered = gather_objects((rows, seconds), env)
+    rows = sorted((r for part, _ in gathered for r in part), key=lambda r: r["idx"])
+    total_seconds = sum(s for _, s in gathered)
+    n = max(len(rows), 1)
+    return EvalResult(
+        accuracy=sum(r["correct"] for r in rows) / n,
+        cot_exact_match=sum(r["cot_match"] for r in rows) / n,
+        mean_new_tokens=sum(r["new_tokens"] for r in rows) / n,
+        seconds_per_question=total_seconds / n,
+        forward_passes_per_question=sum(r["forward_passes"] for r in rows) / n,
+        num_questions=len(rows),
+        predictions=rows,
+    )
+
+
+def eval_prompts(split, stage: int, method, options, ids, num_thoughts: int | None = None) -> list[list[int]]:
+    """The generation prompt of every example at `stage`, optionally with k thoughts."""
+    from coconut_lm.data.curriculum import build_prompt
+
+    prompts = [build_prompt(t, stage, method, options, ids) for t in split.tokenized]
+    if num_thoughts is not None:
+        thought_id = ids.latent if method.uses_thoughts else ids.pause
+        if thought_id is None:
+            raise ValueError(f"--num-thoughts: method {method.value} uses no thoughts")
+        prompts = [set_num_thoughts(p, thought_id, num_thoughts) for p in prompts]
+    return prompts
+
+
+def load_for_inference(path: str, device: str | None = None):
+    """(run config, `ModelBundle`, stage) of a checkpoint folder, or of a run folder's best
+    (else latest) checkpoint; the stage is the one the checkpoint was trained at."""
+    from pathlib import Path
+
+    from coconut_lm import checkpoint as ckpt
+    from coconut_lm.config import config_from_dict
+    from coconut_lm.modeling_setup import build_model
+
+    folder = Path(path)
+    if not (folder / ckpt.CONFIG_FILE).is_file():
+        best = folder / ckpt.BEST
+        folder = best if (best / ckpt.CONFIG_FILE).is_file() else ckpt.latest_checkpoint(folder)
+        if folder is None:
+            raise ckpt.CheckpointError(f"{path}: neither a checkpoint folder nor a run folder with checkpoints")
+    cfg = config_from_dict(ckpt.read_checkpoint_config(folder))
+    bundle = build_model(cfg, folder)
+    bundle.model.to(torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+    stage = ckpt.read_trainer_state(folder).stage if (folder / ckpt.STATE_FILE).is_file() else 0
+    return cfg, bundle, stage
+
+
+def evaluate_checkpoint(
+    path: str,
+    data_path: str,
+    num_thoughts: int | None = None,
+    stage: int | None = None,
+    max_new_tokens: int | None = None,
+    batch_size: int | None = None,
+    limit: int | None = None,
+    device: str | None = None,
+) -> EvalResult:
+    """Accuracy etc. of a checkpoint on a data file (see the module docstring)."""
+    from coconut_lm.distributed import init_distributed
+    from coconut_lm.training_data import load_split
+
+    env = init_distributed(device)
+    cfg, bundle, trained_stage = load_for_inference(path, str(env.device))
+    split = load_split(data_path, bundle.tokenizer, limit)
+    stage = trained_stage if stage is None else stage
+    prompts = eval_prompts(split, stage, cfg.method, cfg.curriculum.options(), bundle.ids, num_thoughts)
+    return evaluate(
+        bundle.model,
+        bundle.tokenizer,
+        split,
+        prompts,
+        bundle.ids,
+        env,
+        max_new_tokens or cfg.evaluation.max_new_tokens,
+        batch_size or cfg.evaluation.batch_size,
+    )

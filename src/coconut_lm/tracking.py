@@ -1,0 +1,123 @@
+"""Metrics: always `metrics.jsonl` in the run folder; TensorBoard and W&B only when asked for.
+
+Every tracker has `log(metrics, step)` and `close()`. Processes other than rank 0 get a
+`NullTracker`, so the loop logs unconditionally. TensorBoard and W&B are optional extras,
+imported only when enabled; if one is enabled but not installed, `build_tracker` raises a
+`TrackerUnavailable` that says what to install (before any training time is spent).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Protocol
+
+METRICS_FILE = "metrics.jsonl"
+
+
+class TrackerUnavailable(RuntimeError):
+    """An optional logging backend was asked for but is not installed."""
+
+
+class Tracker(Protocol):
+    def log(self, metrics: dict, step: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class NullTracker:
+    """Logs nothing (processes other than rank 0, and disabled backends)."""
+
+    def log(self, metrics: dict, step: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class JsonlTracker:
+    """Appends one JSON object per `log` call to `<run>/metrics.jsonl` (flushed each time)."""
+
+    def __init__(self, run_dir: str | Path):
+        self.path = Path(run_dir) / METRICS_FILE
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("a", encoding="utf-8")
+
+    def log(self, metrics: dict, step: int) -> None:
+        row = {"step": step, "time": round(time.time(), 3), **metrics}
+        self._file.write(json.dumps(row) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class TensorBoardTracker:
+    """Scalars to `<run>/tensorboard` (needs the `tensorboard` package)."""
+
+    def __init__(self, run_dir: str | Path):
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as e:
+            raise TrackerUnavailable(
+                "logging.tensorboard is on but TensorBoard is not installed: "
+                "pip install 'coconut-lm[tensorboard]' (or set logging.tensorboard=false)"
+            ) from e
+        self._writer = SummaryWriter(str(Path(run_dir) / "tensorboard"))
+
+    def log(self, metrics: dict, step: int) -> None:
+        for key, value in metrics.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                self._writer.add_scalar(key, value, step)
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class WandbTracker:
+    """Metrics to Weights & Biases (needs the `wandb` package and a login)."""
+
+    def __init__(self, project: str, name: str, config: dict):
+        try:
+            import wandb
+        except ImportError as e:
+            raise TrackerUnavailable(
+                "logging.wandb is on but Weights & Biases is not installed: "
+                "pip install 'coconut-lm[wandb]' (or set logging.wandb=false)"
+            ) from e
+        self._run = wandb.init(project=project, name=name, config=config)
+
+    def log(self, metrics: dict, step: int) -> None:
+        self._run.log(metrics, step=step)
+
+    def close(self) -> None:
+        self._run.finish()
+
+
+class MultiTracker:
+    """Fans each call out to several trackers."""
+
+    def __init__(self, trackers: list):
+        self.trackers = trackers
+
+    def log(self, metrics: dict, step: int) -> None:
+        for tracker in self.trackers:
+            tracker.log(metrics, step)
+
+    def close(self) -> None:
+        for tracker in self.trackers:
+            tracker.close()
+
+
+def build_tracker(logging_config, run_dir: str | Path, is_main: bool, config: dict | None = None) -> Tracker:
+    """The trackers `logging_config` asks for (rank 0), or a `NullTracker` (other ranks)."""
+    if not is_main:
+        return NullTracker()
+    trackers: list = []
+    if logging_config.tensorboard:
+        trackers.append(TensorBoardTracker(run_dir))
+    if logging_config.wandb:
+        name = logging_config.name or Path(run_dir).name
+        trackers.append(WandbTracker(logging_config.project, name, config or {}))
+    return MultiTracker([JsonlTracker(run_dir), *trackers])

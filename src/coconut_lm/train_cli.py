@@ -1,0 +1,76 @@
+"""`coconut-lm train`: run a config (or resume a run folder); under torchrun, DDP or FSDP.
+
+coconut-lm train configs/prosqa_coconut.yaml training.lr=3e-4 run_dir=runs/prosqa
+coconut-lm train runs/prosqa                  # resume the run from its latest checkpoint
+torchrun --nproc_per_node 4 -m coconut_lm train configs/prosqa_coconut.yaml
+coconut-lm train --show-defaults              # every key, its default and its doc
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def resolve_config_path(target: str) -> Path:
+    """A YAML file as given, or the `config.yaml` a run folder holds."""
+    path = Path(target)
+    return path / "config.yaml" if path.is_dir() else path
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message says everything: printed without a traceback."""
+    from coconut_lm.checkpoint import CheckpointError
+    from coconut_lm.config import ConfigError
+    from coconut_lm.data.schema import DataError
+    from coconut_lm.tracking import TrackerUnavailable
+    from coconut_lm.training_data import SequenceTooLongError
+
+    return (ConfigError, DataError, CheckpointError, SequenceTooLongError, TrackerUnavailable)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except user_errors() as e:
+        raise SystemExit(f"coconut-lm train: {e}") from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from coconut_lm.config import defaults_yaml, load_config
+    from coconut_lm.distributed import DistEnv, shutdown
+    from coconut_lm.training import train
+
+    if args.show_defaults:
+        print(defaults_yaml(), end="")
+        return 0
+    if args.config is None:
+        print("coconut-lm train: give a config file or a run folder (see --help)")
+        return 2
+    overrides = list(args.overrides)
+    if args.run_dir:
+        overrides.append(f"run_dir={args.run_dir}")
+    cfg = load_config(resolve_config_path(args.config), overrides)
+    try:
+        summary = train(cfg, device=args.device)
+    finally:
+        import os
+
+        shutdown(DistEnv(world_size=int(os.environ.get("WORLD_SIZE", "1"))))
+    print(f"done: {summary}")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model (any method of the paper); resumes a run folder",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("config", nargs="?", help="YAML config (ours or an official args file), or a run folder")
+    parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. training.lr=3e-4")
+    parser.add_argument("--run-dir", help="run folder (same as the override run_dir=...)")
+    parser.add_argument("--device", help="cpu to force the CPU; default: the GPU when there is one")
+    parser.add_argument("--show-defaults", action="store_true", help="print every key with its default and doc")
+    parser.set_defaults(func=run)

@@ -1,0 +1,405 @@
+"""The training loop: stages, epochs, exact gradient accumulation, checkpoints and validation.
+
+`train(cfg)` runs a whole `RunConfig` (single process, or DDP/FSDP under `torchrun`):
+
+- each epoch trains the stage `epoch // epochs_per_stage` (PAPER.md §2; see `training_data`),
+  with its sequences rebuilt and reshuffled (seeded; the same global order for any world size);
+- AdamW is rebuilt when the stage changes (`training.reset_optimizer: stage`), every epoch
+  (`epoch`, the official behaviour) or never;
+- the loss of an optimizer step is the mean over *all* target tokens of its global batch: each
+  micro-batch contributes its summed token loss divided by the global batch's target-token
+  count, so batch 8 == batch 4 x 2 accumulation steps == 2 processes x batch 4, exactly (a mean
+  per micro-batch would weight tokens of short micro-batches more);
+- after every epoch (rank 0 writes): validation loss and generation accuracy to the trackers,
+  a checkpoint in `checkpoints/` (keep-last-N), and `best/` when the accuracy improves;
+- with `save_every_steps`, mid-epoch checkpoints too; a run folder with checkpoints resumes from
+  the latest, at the step it stopped, with weights, optimizer and RNG states restored, so a
+  killed-and-resumed run ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import random
+import shutil
+import signal
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from coconut_lm import checkpoint as ckpt
+from coconut_lm.config import ConfigError, RunConfig
+from coconut_lm.distributed import DistEnv, all_reduce_sum, barrier, unwrap, wrap_model
+from coconut_lm.evaluation import EvalResult, eval_prompts, evaluate, full_params
+from coconut_lm.io import atomic_write_text
+from coconut_lm.modeling_setup import ModelBundle, context_size
+from coconut_lm.training_data import SplitData, build_stage_sequences, count_targets, micro_batch, plan_epoch
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def tied_duplicates(module: torch.nn.Module) -> list[str]:
+    """Names of parameters that are another parameter (tied weights), all but the first."""
+    seen, dupes = set(), []
+    for name, param in module.named_parameters(remove_duplicate=False):
+        if id(param) in seen:
+            dupes.append(name)
+        seen.add(id(param))
+    return dupes
+
+
+def lr_factor(schedule: str, warmup: int, steps_since_reset: int, progress: float) -> float:
+    """Multiplier of the base learning rate: warm-up after each reset, then the decay."""
+    warm = min(1.0, (steps_since_reset + 1) / warmup) if warmup else 1.0
+    progress = min(max(progress, 0.0), 1.0)
+    decay = {"constant": 1.0, "linear": 1.0 - progress, "cosine": 0.5 * (1.0 + math.cos(math.pi * progress))}
+    return warm * decay[schedule]
+
+
+class Trainer:
+    """Owns the optimisation of one run; see the module docstring."""
+
+    def __init__(
+        self,
+        cfg: RunConfig,
+        env: DistEnv,
+        bundle: ModelBundle,
+        train: SplitData | None,
+        val: SplitData | None,
+        tracker,
+        resume_from: Path | None = None,
+    ):
+        self.cfg, self.env, self.bundle, self.train, self.val, self.tracker = cfg, env, bundle, train, val, tracker
+        self.run_dir = Path(cfg.run_dir)
+        self.model = bundle.model
+        self.wrapped = wrap_model(self.model, env, cfg.training.fsdp, cfg.training.find_unused_parameters)
+        self.max_length = context_size(self.model, cfg.model)
+        self.state = ckpt.TrainerState(epoch=cfg.training.start_epoch)
+        self.optimizer: torch.optim.Optimizer | None = None
+        t = cfg.training
+        self.global_size = t.batch_size * t.gradient_accumulation_steps * env.world_size
+        self.total_steps = max(1, (len(train) // self.global_size) * t.num_epochs) if train else 1
+        use_bf16 = t.bf16 and env.device.type == "cuda"
+        self.autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else nullcontext
+        if resume_from is not None:
+            self._resume(resume_from)
+
+    # -- optimizer and checkpoints ------------------------------------------------------------
+
+    def _new_optimizer(self) -> None:
+        t = self.cfg.training
+        self.optimizer = torch.optim.AdamW(
+            self.wrapped.parameters(), lr=t.lr, betas=tuple(t.betas), weight_decay=t.weight_decay
+        )
+        self.state.steps_since_reset = 0
+
+    def _optimizer_state(self) -> dict:
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+
+        options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+        return get_optimizer_state_dict(self.wrapped, self.optimizer, options=options)
+
+    def _resume(self, folder: Path) -> None:
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+        self.state = ckpt.read_trainer_state(folder)
+        optim_state = ckpt.read_optimizer_state(folder)
+        if optim_state is not None:
+            self._new_optimizer()
+            steps_since_reset = self.state.steps_since_reset
+            set_optimizer_state_dict(
+                self.wrapped, self.optimizer, optim_state, options=StateDictOptions(full_state_dict=True)
+            )
+            self.state.steps_since_reset = steps_since_reset
+        ckpt.restore_host_rng(self.state)
+        rng = ckpt.read_rng_state(folder, self.env.rank)
+        if rng is not None:
+            ckpt.restore_torch_rng(rng)
+        if self.env.is_main:
+            print(f"resuming from {folder} (epoch {self.state.epoch}, step {self.state.step_in_epoch})")
+
+    def save(self, final: Path) -> None:
+        """Write a checkpoint folder atomically (every process takes part; rank 0 writes)."""
+        model_state = None
+        if self.cfg.training.fsdp and self.env.distributed:
+            from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+            full = get_model_state_dict(self.model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+            model_state = {k.removeprefix("base_model."): v for k, v in full.items()}
+            for name in tied_duplicates(self.model.base_model):
+                model_state.pop(name, None)  # as save_pretrained does for tied weights
+        optim_state = self._optimizer_state() if self.optimizer is not None else None
+        temp = ckpt.temp_dir_for(final)
+        if self.env.is_main:
+            shutil.rmtree(temp, ignore_errors=True)
+            temp.mkdir(parents=True)
+        barrier(self.env)
+        ckpt.write_rng_file(temp, self.env.rank)
+        if self.env.is_main:
+            ckpt.capture_host_rng(self.state)
+            ckpt.write_checkpoint_files(
+                temp,
+                self.model.base_model,
+                self.bundle.tokenizer,
+                self.cfg.to_yaml(),
+                self.state,
+                optim_state,
+                model_state,
+            )
+        barrier(self.env)
+        if self.env.is_main:
+            ckpt.publish(temp, final)
+            ckpt.prune_checkpoints(self.run_dir, self.cfg.training.keep_last)
+        barrier(self.env)
+
+    def save_rolling(self) -> None:
+        self.save(self.run_dir / ckpt.CHECKPOINTS / ckpt.step_name(self.state.global_step))
+
+    # -- one optimizer step -------------------------------------------------------------------
+
+    def _sync(self, last: bool):
+        """Gradient synchronisation only on the last micro-batch of a step."""
+        if not self.env.distributed:
+            return nullcontext()
+        if self.cfg.training.fsdp:
+            self.wrapped.set_requires_gradient_sync(last)
+            return nullcontext()
+        return nullcontext() if last else self.wrapped.no_sync()
+
+    def _to_device(self, sequences: list) -> dict[str, torch.Tensor]:
+        from coconut_lm.data.collate import collate
+
+        batch = collate(sequences, self.bundle.ids.pad, self.bundle.ids.latent)
+        return {k: v.to(self.env.device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
+
+    def accumulate_gradients(self, sequences: list, chunk: list[int]) -> tuple[torch.Tensor, int, int]:
+        """Forward and backward over this process's micro-batches of global batch `chunk`.
+
+        Leaves in `.grad` the gradient of the mean token loss of the whole global batch (once
+        DDP/FSDP have averaged over processes). Returns (summed token loss of this process,
+        target tokens of the global batch, tokens seen by this process).
+        """
+        t, env = self.cfg.training, self.env
+        n_targets = sum(count_targets(sequences[i]) for i in chunk)  # whole global batch: no communication
+        loss_sum = torch.zeros((), device=env.device)
+        tokens = 0
+        for a in range(t.gradient_accumulation_steps):
+            idx = micro_batch(chunk, t.batch_size, a, env.world_size, env.rank)
+            batch = self._to_device([sequences[i] for i in idx])
+            with self._sync(a == t.gradient_accumulation_steps - 1), self.autocast():
+                out = self.wrapped(**batch, reduction="sum")
+                # DDP/FSDP average gradients over processes: scale back up by the world size.
+                loss = out.loss * (env.world_size / max(n_targets, 1))
+            loss.backward()
+            loss_sum += out.loss.detach().float()
+            tokens += int(batch["attention_mask"].sum())
+        return loss_sum, n_targets, tokens
+
+    def train_step(self, sequences: list, chunk: list[int]) -> tuple[float, int]:
+        """One optimizer step on global batch `chunk`; returns (mean token loss, tokens seen here)."""
+        t = self.cfg.training
+        loss_sum, n_targets, tokens = self.accumulate_gradients(sequences, chunk)
+        if t.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(self.wrapped.parameters(), t.max_grad_norm)
+        progress = self.state.global_step / self.total_steps
+        factor = lr_factor(t.lr_schedule, t.warmup_steps, self.state.steps_since_reset, progress)
+        for group in self.optimizer.param_groups:
+            group["lr"] = t.lr * factor
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return float(all_reduce_sum(loss_sum, self.env)) / max(n_targets, 1), tokens
+
+    # -- epochs ---------------------------------------------------------------------------------
+
+    def _start_epoch(self, stage: int) -> None:
+        reset = self.cfg.training.reset_optimizer
+        if self.optimizer is None or reset == "epoch" or (reset == "stage" and stage != self.state.stage):
+            self._new_optimizer()
+
+    def run_epoch(self) -> None:
+        t, state = self.cfg.training, self.state
+        plan = plan_epoch(self.train, state.epoch, self.cfg, self.bundle.ids, self.max_length, self.env.world_size)
+        if state.step_in_epoch == 0:
+            self._start_epoch(plan.stage)
+        state.stage = plan.stage
+        self.wrapped.train()
+        bar = tqdm(
+            total=len(plan.batches),
+            initial=state.step_in_epoch,
+            dynamic_ncols=True,
+            desc=f"epoch {state.epoch + 1}/{t.num_epochs} stage {plan.stage}",
+            disable=not (self.env.is_main and self.cfg.logging.progress_bar),
+        )
+        for g in range(state.step_in_epoch, len(plan.batches)):
+            start = time.perf_counter()
+            loss, tokens = self.train_step(plan.sequences, plan.batches[g])
+            tokens_per_s = tokens * self.env.world_size / (time.perf_counter() - start)
+            state.step_in_epoch, state.global_step = g + 1, state.global_step + 1
+            state.steps_since_reset += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{tokens_per_s:.0f}")
+            if state.global_step % self.cfg.logging.log_every_steps == 0:
+                lr = self.optimizer.param_groups[0]["lr"]
+                self.tracker.log(
+                    {
+                        "train/loss": loss,
+                        "train/lr": lr,
+                        "train/epoch": state.epoch,
+                        "train/stage": plan.stage,
+                        "train/tokens_per_s": tokens_per_s,
+                    },
+                    state.global_step,
+                )
+            if t.save_every_steps and state.global_step % t.save_every_steps == 0 and g + 1 < len(plan.batches):
+                self.save_rolling()
+            if t.debug_kill_after_step is not None and state.global_step == t.debug_kill_after_step:
+                os.kill(os.getpid(), signal.SIGKILL)  # testing resume: die like a preempted job
+        bar.close()
+        state.epoch, state.step_in_epoch = state.epoch + 1, 0
+        self._end_epoch(plan.stage)
+
+    def _end_epoch(self, stage: int) -> None:
+        state, cfg = self.state, self.cfg
+        due = state.epoch % cfg.evaluation.every_epochs == 0 or state.epoch == cfg.training.num_epochs
+        improved = False
+        if self.val is not None and due:
+            metrics = self.validate(stage)
+            self.tracker.log({**metrics, "train/epoch": state.epoch}, state.global_step)
+            accuracy = metrics["eval/accuracy"]
+            improved = state.best_accuracy is None or accuracy > state.best_accuracy
+            if improved:
+                state.best_accuracy = accuracy
+        self.save_rolling()
+        if improved and cfg.training.save_best:
+            self.save(self.run_dir / ckpt.BEST)
+
+    # -- validation -----------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def validation_loss(self, stage: int) -> float:
+        """Mean token loss over the validation set at `stage` (sharded, summed over processes)."""
+        model, env, b = self.model, self.env, self.cfg.training.batch_size
+        # Validation trains nothing: the scheduled stage for every example (no stage mixing).
+        options = dataclasses.replace(self.cfg.curriculum.options(), uniform_prob=0.0, icot_smoothing=0)
+        sequences = build_stage_sequences(
+            self.val, stage, self.cfg.method, options, self.bundle.ids, None, self.max_length, self.cfg.data.too_long
+        )
+        kept = [s for s in sequences if s is not None][env.rank :: env.world_size]
+        totals = torch.zeros(2, device=env.device, dtype=torch.float64)  # (loss sum, target tokens)
+        was_training = model.training
+        model.eval()
+        with full_params(model):
+            for s in range(0, len(kept), b):
+                batch = self._to_device(kept[s : s + b])
+                with self.autocast():
+                    out = model(**batch, reduction="sum")
+                totals[0] += out.loss.double()
+                totals[1] += sum(count_targets(q) for q in kept[s : s + b])
+        model.train(was_training)
+        all_reduce_sum(totals, env)
+        return float(totals[0] / totals[1].clamp(min=1))
+
+    def generation_eval(self, stage: int) -> EvalResult:
+        prompts = eval_prompts(self.val, stage, self.cfg.method, self.cfg.curriculum.options(), self.bundle.ids)
+        e = self.cfg.evaluation
+        return evaluate(
+            unwrap(self.wrapped),
+            self.bundle.tokenizer,
+            self.val,
+            prompts,
+            self.bundle.ids,
+            self.env,
+            e.max_new_tokens,
+            e.batch_size,
+        )
+
+    def validate(self, stage: int) -> dict:
+        metrics = {"eval/loss": self.validation_loss(stage), "eval/stage": stage}
+        result = self.generation_eval(stage)
+        metrics.update(result.metrics())
+        if self.env.is_main:
+            print(f"epoch {self.state.epoch}: val loss {metrics['eval/loss']:.4f}, accuracy {result.accuracy:.4f}")
+        return metrics
+
+    def fit(self) -> dict:
+        """Train to `num_epochs` (or only evaluate); returns the last validation metrics."""
+        if self.cfg.evaluation.only_eval:
+            from coconut_lm.training_data import stage_for_epoch
+
+            metrics = self.validate(stage_for_epoch(self.state.epoch, self.cfg.method, self.cfg.curriculum))
+            self.tracker.log(metrics, self.state.global_step)
+            return metrics
+        if self.train is None:
+            raise ConfigError("data.train_path: required for training")
+        while self.state.epoch < self.cfg.training.num_epochs:
+            self.run_epoch()
+        return {"global_step": self.state.global_step, "best_accuracy": self.state.best_accuracy}
+
+
+def write_run_config(cfg: RunConfig, env: DistEnv) -> None:
+    if env.is_main:
+        atomic_write_text(Path(cfg.run_dir) / "config.yaml", cfg.to_yaml())
+
+
+def configured_model_type(cfg: RunConfig) -> str | None:
+    """The model type the config builds, when known without the network."""
+    import json
+
+    if cfg.model.from_config is not None:
+        return cfg.model.from_config["model_type"]
+    config_json = Path(cfg.model.name_or_path or "") / "config.json"
+    return json.loads(config_json.read_text())["model_type"] if config_json.is_file() else None
+
+
+def _check_inputs(cfg: RunConfig) -> None:
+    """Fail fast, before loading a model, on data files that cannot be read."""
+    from coconut_lm.data.schema import DataError
+
+    if not cfg.evaluation.only_eval and cfg.data.train_path is None:
+        raise ConfigError("data.train_path: required for training (or set evaluation.only_eval=true)")
+    if cfg.evaluation.only_eval and cfg.data.val_path is None:
+        raise ConfigError("data.val_path: required with evaluation.only_eval")
+    for key in ("train_path", "val_path"):
+        path = getattr(cfg.data, key)
+        if path is not None and not Path(path).is_file():
+            raise DataError(f"data.{key}: {path}: no such data file")
+
+
+def train(cfg: RunConfig, device: str | None = None) -> dict:
+    """Run a whole training (or `only_eval`) run; resumes from the run folder's latest checkpoint.
+
+    Single process by default; under `torchrun` every process calls this (DDP or FSDP).
+    Returns a summary (rank 0's view).
+    """
+    from coconut_lm.distributed import init_distributed
+    from coconut_lm.modeling_setup import build_model
+    from coconut_lm.tracking import build_tracker
+    from coconut_lm.training_data import load_split
+
+    _check_inputs(cfg)
+    env = init_distributed(device)
+    seed_everything(cfg.training.seed)
+    latest = ckpt.latest_checkpoint(cfg.run_dir)
+    if latest is not None:
+        ckpt.check_compatible(latest, cfg.method.value, configured_model_type(cfg))
+    bundle = build_model(cfg, latest)
+    write_run_config(cfg, env)
+    train_split = None
+    if not cfg.evaluation.only_eval:
+        train_split = load_split(cfg.data.train_path, bundle.tokenizer, cfg.data.max_train_examples)
+    val = load_split(cfg.data.val_path, bundle.tokenizer, cfg.data.max_val_examples) if cfg.data.val_path else None
+    tracker = build_tracker(cfg.logging, cfg.run_dir, env.is_main, cfg.to_dict())
+    try:
+        return Trainer(cfg, env, bundle, train_split, val, tracker, latest).fit()
+    finally:
+        tracker.close()
