@@ -1,0 +1,140 @@
+"""What every analysis reads: a checkpoint as a `CoconutModel` + tokenizer, data, forced prompts.
+
+A checkpoint is either a folder the trainer wrote (`coconut_config.yaml` inside, or a run folder:
+loaded with `coconut_lm.evaluation.load_for_inference`, so the method and curriculum are known),
+or any folder `transformers` can read (weights + tokenizer, e.g. `save_pretrained` output): then
+the method is taken to be Coconut and the special tokens must already be in its tokenizer.
+
+Forced prompts (PAPER.md §7, "forced switching"): the question (+ "\\n", as in training), then
+`<bot> <latent>*k <eot>`; k = 0 gives `<bot><eot>`. Without thought markers (CoT, No-CoT, iCoT
+models) the prompt is the question alone; pause models get k `<|pause|>` tokens and no markers.
+
+    >>> am = load_analysis_model("runs/prosqa/best")
+    >>> prompt = am.forced_prompt(question_ids, k=2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from coconut_lm.methods import Method
+
+DEFAULT_MAX_THOUGHTS = 6
+"""Thought count assumed for a folder without a run configuration (ProsQA: 6 stages, c = 1)."""
+
+
+@dataclass
+class AnalysisModel:
+    """A model ready for the analyses, with how its prompts are written."""
+
+    model: torch.nn.Module
+    """The `CoconutModel`, in eval mode."""
+    tokenizer: object
+    """Its tokenizer, special tokens included."""
+    ids: object
+    """`SpecialTokenIds` of the tokenizer."""
+    method: Method
+    """Training method (Coconut when the folder has no run configuration)."""
+    max_thoughts: int
+    """Thoughts of the method's final-stage prompt (k runs 0..max_thoughts by default)."""
+    markers: bool
+    """Whether prompts carry `<bot>`/`<eot>` (False for cot, no_cot, icot, pause, ...)."""
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def slot_id(self) -> int | None:
+        """The token written at each thought slot, or None when the method has no slots."""
+        if self.method.uses_pause:
+            return self.ids.pause
+        return self.ids.latent if self.markers else None
+
+    def forced_prompt(self, question: list[int], k: int) -> list[int]:
+        """question, then `<bot>` + k slots + `<eot>` (markers), k slots (pause), or nothing."""
+        slots = [self.slot_id] * k if self.slot_id is not None else []
+        if not self.markers:
+            return list(question) + slots
+        return list(question) + [self.ids.start_latent] + slots + [self.ids.end_latent]
+
+
+def _method_markers(method: Method) -> bool:
+    return method.uses_thoughts or method is Method.PAUSE_AS_THOUGHT
+
+
+def _load_plain_folder(folder: Path):
+    """(model, tokenizer, ids) of a folder with only `transformers` files."""
+    from coconut_lm.data.tokenization import add_special_tokens
+    from coconut_lm.model import CoconutModel
+    from coconut_lm.modeling_setup import load_pretrained, load_tokenizer
+
+    tokenizer = load_tokenizer(str(folder))
+    base = load_pretrained(folder)
+    ids = add_special_tokens(tokenizer)
+    n_rows = base.get_input_embeddings().weight.shape[0]
+    if max(ids.start_latent, ids.end_latent, ids.latent) >= n_rows:
+        raise ValueError(f"{folder}: the model has {n_rows} embeddings but the special tokens need more")
+    return CoconutModel(base, ids.latent, ids.start_latent, ids.end_latent, ids.eos), tokenizer, ids
+
+
+def load_analysis_model(path: str | Path, device: str | None = None, markers: bool | None = None) -> AnalysisModel:
+    """Load a checkpoint (or run) folder for analysis; `markers` overrides the method's default.
+
+    The model is put on `device` (default: CPU, the analyses are meant to run anywhere).
+    """
+    from coconut_lm import checkpoint as ckpt
+
+    folder = Path(path)
+    is_run = (
+        (folder / ckpt.CONFIG_FILE).is_file() or (folder / ckpt.BEST).is_dir() or (folder / ckpt.CHECKPOINTS).is_dir()
+    )
+    if is_run:
+        from coconut_lm.evaluation import load_for_inference
+
+        cfg, bundle, _ = load_for_inference(str(folder), device or "cpu")
+        model, tokenizer, ids, method = bundle.model, bundle.tokenizer, bundle.ids, cfg.method
+        max_thoughts = cfg.curriculum.max_latent_stage * cfg.curriculum.c_thought
+    else:
+        if not (folder / "config.json").is_file():
+            raise FileNotFoundError(f"{folder}: neither a checkpoint/run folder nor a transformers model folder")
+        model, tokenizer, ids = _load_plain_folder(folder)
+        model.to(torch.device(device or "cpu"))
+        method, max_thoughts = Method.COCONUT, DEFAULT_MAX_THOUGHTS
+    model.eval()
+    use_markers = _method_markers(method) if markers is None else markers
+    if not use_markers and not method.uses_pause:
+        max_thoughts = 0
+    return AnalysisModel(model, tokenizer, ids, method, max_thoughts, use_markers)
+
+
+def load_records(path: str | Path, num: int | None = None) -> list[dict]:
+    """The first `num` (all if None) validated records of a data file (extra fields kept)."""
+    from coconut_lm.data.schema import load_examples
+
+    records = load_examples(path)
+    return records if num is None else records[:num]
+
+
+def question_ids(records: list[dict], tokenizer) -> list[list[int]]:
+    """Tokens of question + "\\n" of every record, as in training (the tokenizer's BOS etc.)."""
+    from coconut_lm.data.tokenization import tokenize_examples
+
+    return [t.question for t in tokenize_examples(records, tokenizer, check_concat=False)]
+
+
+def batch_ranges(n: int, batch_size: int) -> Iterator[range]:
+    """range(0, b), range(b, 2b), ... covering 0..n-1."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    for start in range(0, n, batch_size):
+        yield range(start, min(start + batch_size, n))
+
+
+def token_text(tokenizer, token_id: int) -> str:
+    """How one token reads (special tokens by name)."""
+    return tokenizer.decode([int(token_id)], skip_special_tokens=False)

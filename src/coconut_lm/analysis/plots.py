@@ -1,0 +1,146 @@
+"""The analyses' figures (PNG, matplotlib imported lazily with the non-interactive Agg backend).
+
+Each function takes plain data (no model), draws one figure, writes it and returns its path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CATEGORY_COLORS = {
+    "correct_label": "#7fbf7f",
+    "incorrect_label": "#bfbfbf",
+    "correct_path": "#2e8b57",
+    "longer_path": "#87ceeb",
+    "hallucination": "#d9534f",
+    "wrong_target": "#f0ad4e",
+}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    _pyplot().close(fig)
+    return path
+
+
+def plot_path_categories(
+    fractions: dict[int, dict[str, float]], order: list[str], labels: list[str], path: str | Path
+) -> Path:
+    """Stacked bars: per k (thoughts before the switch), the fraction of each category."""
+    plt = _pyplot()
+    ks = list(fractions)
+    fig, ax = plt.subplots(figsize=(1.2 * len(ks) + 3, 4))
+    bottom = [0.0] * len(ks)
+    for key, label in zip(order, labels):
+        heights = [fractions[k].get(key, 0.0) for k in ks]
+        ax.bar([str(k) for k in ks], heights, bottom=bottom, label=label, color=CATEGORY_COLORS.get(key))
+        bottom = [b + h for b, h in zip(bottom, heights)]
+    ax.set_xlabel("# thoughts before switching to language (k)")
+    ax.set_ylabel("fraction of questions")
+    ax.set_ylim(0, 1)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    return _save(fig, path)
+
+
+def plot_thought_norms(norms: list[list[float]], embedding_mean: float, path: str | Path) -> Path:
+    """Box plot of the norm of each thought index; the mean token-embedding norm as a line."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(4, 0.8 * len(norms) + 2), 3.5))
+    ax.boxplot(norms, tick_labels=[str(j + 1) for j in range(len(norms))])
+    ax.axhline(embedding_mean, color="gray", linestyle="--", label="mean token embedding norm")
+    ax.set_xlabel("thought")
+    ax.set_ylabel("L2 norm")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def _layers(graph) -> dict[int, list[int]]:
+    """depth -> nodes (shortest distance from the root) of the nodes the root reaches."""
+    layers: dict[int, list[int]] = {}
+    for node, depth in sorted(graph.distances(graph.root).items()):
+        layers.setdefault(depth, []).append(node)
+    return layers
+
+
+def plot_search_tree(graph, node_values: dict[int, dict[int, float]], path: str | Path, title: str = "") -> Path:
+    """The part of the graph the root reaches, in layers by depth; frontier nodes show their value
+    after thought k (`node_values[k][node]`); target green, negative target red."""
+    plt = _pyplot()
+    layers = _layers(graph)
+    xy = {}
+    for depth, nodes in layers.items():
+        for j, node in enumerate(nodes):
+            xy[node] = ((j + 1) / (len(nodes) + 1), -depth)
+    width = max(len(n) for n in layers.values())
+    fig, ax = plt.subplots(figsize=(max(5, 1.4 * width), 1.3 * len(layers) + 1))
+    for a, b in sorted(graph.edges):
+        if a in xy and b in xy:
+            bend = 0.0 if xy[b][1] == xy[a][1] - 1 else 0.3  # edges within or up a layer curve
+            style = {"arrowstyle": "->", "color": "#888888", "lw": 0.8, "shrinkA": 14, "shrinkB": 14}
+            ax.annotate("", xy=xy[b], xytext=xy[a], arrowprops={**style, "connectionstyle": f"arc3,rad={bend}"})
+    for node, (x, y) in xy.items():
+        text = graph.names[node]
+        for k, values in sorted(node_values.items()):
+            if node in values:
+                text += f"\nv{k}={values[node]:.2f}"
+        color = "#c8e6c9" if node == graph.target else "#ffcdd2" if node == graph.neg_target else "white"
+        ax.text(x, y, text, ha="center", va="center", fontsize=8, bbox={"boxstyle": "round", "fc": color, "ec": "k"})
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-len(layers) + 0.5, 0.5)
+    ax.axis("off")
+    ax.set_title(f"{title}latent search tree: value vk of frontier nodes after thought k", fontsize=9)
+    return _save(fig, path)
+
+
+def plot_parallelism(cumulative: dict[int, list[list[float]]], path: str | Path) -> Path:
+    """Per thought k, the cumulative value of the top-1/2/3 frontier nodes, each curve sorted
+    over the questions (x: percentile of questions)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(cumulative), figsize=(4 * len(cumulative), 3.5), squeeze=False)
+    for ax, (k, rows) in zip(axes[0], cumulative.items()):
+        n = len(rows)
+        for j in range(len(rows[0]) if rows else 0):
+            ys = sorted((r[j] for r in rows), reverse=True)
+            ax.plot([100 * (i + 0.5) / n for i in range(n)], ys, label=f"top-{j + 1}")
+        ax.set_title(f"after thought {k}")
+        ax.set_xlabel("percentile of questions")
+        ax.set_ylabel("cumulative value")
+        ax.set_ylim(0, 1.05)
+        ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_value_vs_height(points: dict[int, list[tuple[int, float, bool]]], mode: str, path: str | Path) -> Path:
+    """Per thought k, each frontier node's value against its height; correct nodes (that reach the
+    target) and incorrect ones in two colours, with the mean per height."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(points), figsize=(4 * len(points), 3.5), squeeze=False)
+    for ax, (k, rows) in zip(axes[0], points.items()):
+        for correct, color, label in ((True, "#2e8b57", "correct"), (False, "#d9534f", "incorrect")):
+            sel = [(h, v) for h, v, c in rows if c == correct]
+            if not sel:
+                continue
+            offset = -0.1 if correct else 0.1
+            ax.scatter([h + offset for h, _ in sel], [v for _, v in sel], s=8, alpha=0.4, color=color)
+            heights = sorted({h for h, _ in sel})
+            means = [sum(v for h2, v in sel if h2 == h) / sum(1 for h2, _ in sel if h2 == h) for h in heights]
+            ax.plot(heights, means, marker="o", color=color, label=f"{label} nodes (mean)")
+        ax.set_title(f"after thought {k}")
+        ax.set_xlabel(f"height ({mode} distance to a leaf)")
+        ax.set_ylabel("value")
+        ax.set_ylim(-0.02, 1.02)
+        ax.legend(fontsize=8)
+    return _save(fig, path)
