@@ -74,8 +74,8 @@ def parse_openai_row(row: dict) -> dict:
     return {"question": row["question"].strip(), "steps": _EQUATION.findall(reasoning), "answer": answer}
 
 
-def convert_icot(path: str | os.PathLike) -> list[dict]:
-    """Records of an iCoT-format GSM8k file (blank lines skipped).
+def _convert_lines(path: str | os.PathLike, parse, kind: str) -> list[dict]:
+    """Records of a line-per-example file (blank lines skipped), parsed by `parse(line)`.
 
     Raises GSM8kFormatError naming the file and 1-based line number of a malformed line.
     """
@@ -85,27 +85,20 @@ def convert_icot(path: str | os.PathLike) -> list[dict]:
             if not line.strip():
                 continue
             try:
-                records.append(parse_icot_line(line))
-            except ValueError as err:
-                raise GSM8kFormatError(f"{path}:{number}: malformed iCoT line: {err}") from None
+                records.append(parse(line))
+            except ValueError as err:  # json.JSONDecodeError is a ValueError too
+                raise GSM8kFormatError(f"{path}:{number}: malformed {kind} line: {err}") from None
     return records
+
+
+def convert_icot(path: str | os.PathLike) -> list[dict]:
+    """Records of an iCoT-format GSM8k file (see `_convert_lines` for errors)."""
+    return _convert_lines(path, parse_icot_line, "iCoT")
 
 
 def convert_openai(path: str | os.PathLike) -> list[dict]:
-    """Records of an original GSM8k JSONL file (blank lines skipped).
-
-    Raises GSM8kFormatError naming the file and 1-based line number of a malformed line.
-    """
-    records = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(parse_openai_row(json.loads(line)))
-            except ValueError as err:  # json.JSONDecodeError is a ValueError
-                raise GSM8kFormatError(f"{path}:{number}: malformed GSM8k JSONL line: {err}") from None
-    return records
+    """Records of an original GSM8k JSONL file (see `_convert_lines` for errors)."""
+    return _convert_lines(path, lambda line: parse_openai_row(json.loads(line)), "GSM8k JSONL")
 
 
 CONVERTERS = {"icot": convert_icot, "openai": convert_openai}
