@@ -39,7 +39,10 @@ PAPER_PROSQA = {  # PAPER.md §5, ProsQA column: accuracy % (± std), new tokens
 
 
 def load_results() -> list[dict]:
-    return json.loads(RESULTS.read_text()) if RESULTS.is_file() else []
+    """Every finished run's result (each run writes its own `result.json`; shards never race)."""
+    rows = [json.loads(p.read_text()) for p in sorted((HERE / "runs").glob("*_s*/result.json"))]
+    order = {m.value: i for i, m in enumerate(Method)}
+    return sorted(rows, key=lambda r: (order[r["method"]], r["seed"]))
 
 
 def run_one(base: DemoConfig, data: dict, tokenizer_dir: Path, method: str, seed: int) -> dict:
@@ -159,7 +162,14 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--report", action="store_true", help="only rewrite the report from results.json")
     parser.add_argument("--curve", action="store_true", help="also the accuracy-vs-thoughts curve")
+    parser.add_argument("--shard", default="0/1", help="K/N: run only every N-th run from the K-th (parallel workers)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads per worker")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    shard, shards = map(int, args.shard.split("/"))
     base = DemoConfig(out=str(HERE / "runs" / "shared"))
     data = make_data(base, HERE / "runs" / "data")
     tokenizer_dir = HERE / "runs" / "tokenizer"
@@ -167,19 +177,20 @@ def main() -> None:
         from coconut_lm.tokenizer import train_tokenizer
 
         train_tokenizer([data["train"]], base.vocab_size, tokenizer_dir)
-    results = load_results()
     curve_path = HERE / "thoughts_curve.json"
     if not args.report:
-        for seed in args.seeds:
-            for method in args.methods:
-                if any(r["method"] == method and r["seed"] == seed for r in results):
-                    continue
-                row = run_one(base, data, tokenizer_dir, method, seed)
-                print(json.dumps(row), flush=True)
-                results = [*load_results(), row]
-                write_json(RESULTS, results)
+        todo = [(seed, method) for seed in args.seeds for method in args.methods]
+        for seed, method in todo[shard::shards]:
+            result_file = HERE / "runs" / f"{method}_s{seed}" / "result.json"
+            if result_file.is_file():
+                continue
+            row = run_one(base, data, tokenizer_dir, method, seed)
+            print(json.dumps(row), flush=True)
+            write_json(result_file, row)
         if args.curve:
             write_json(curve_path, thoughts_curve(data))
+    results = load_results()
+    write_json(RESULTS, results)
     curve = json.loads(curve_path.read_text()) if curve_path.is_file() else None
     write_report(results, curve)
 
