@@ -28,19 +28,19 @@ class DemoConfig:
     """Run folder: data, tokenizer, config, metrics, checkpoints, plot."""
     seed: int = 0
     """Seed of the data, the model and the training order."""
-    num_train: int = 2000
+    num_train: int = 4000
     """Generated training questions."""
     num_valid: int = 100
     """Validation questions (accuracy every epoch)."""
     num_test: int = 200
     """Held-out test questions (the final table)."""
-    min_nodes: int = 6
+    min_nodes: int = 5
     """Smallest graph (the paper's: 21)."""
-    max_nodes: int = 9
+    max_nodes: int = 7
     """Largest graph (the paper's: 26)."""
-    max_path: int = 3
+    max_path: int = 2
     """Longest shortest path root -> target (the paper's: 6)."""
-    vocab_size: int = 300
+    vocab_size: int = 512
     """BPE vocabulary of the tokenizer trained on the data."""
     n_layer: int = 3
     """GPT-2 layers."""
@@ -48,13 +48,13 @@ class DemoConfig:
     """GPT-2 width."""
     n_head: int = 4
     """GPT-2 attention heads."""
-    max_latent_stage: int = 3
+    max_latent_stage: int = 2
     """Latent stages after stage 0 (one more step becomes a thought per stage)."""
-    epochs_per_stage: int = 3
+    epochs_per_stage: int = 5
     """Epochs of each stage."""
-    lr: float = 2e-3
+    lr: float = 3e-3
     """AdamW learning rate."""
-    batch_size: int = 32
+    batch_size: int = 16
     """Training batch size."""
     icot_tokens_per_epoch: int = 2
     """iCoT baseline only: chain tokens removed per epoch (Table-1 experiment)."""
