@@ -250,7 +250,7 @@ def add_parser(subparsers) -> None:
         "demo",
         help="train a small Coconut model from scratch on CPU",
         description="Generate ProsQA-style data, train a tokenizer and a small GPT-2 through the Coconut "
-        "curriculum on CPU, and report CoT vs Coconut on a test split (about 10 minutes on 2 cores).",
+        "curriculum on CPU, and report CoT vs Coconut on a test split (about 4 minutes on 2 cores).",
     )
     for f in fields(DemoConfig):
         default = getattr(DemoConfig, f.name)
