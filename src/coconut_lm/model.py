@@ -251,7 +251,7 @@ class CoconutModel(nn.Module):
         else:
             base = dict(state_dict)
         missing, unexpected = self.base_model.load_state_dict(base, strict=False)
-        tied = {k for k in missing if self._is_tied_copy(k)}
+        tied = self._tied_output_keys()
         missing = [k for k in missing if k not in tied]
         if strict and (missing or unexpected):
             raise KeyError(
@@ -262,10 +262,14 @@ class CoconutModel(nn.Module):
             if not torch.equal(state_dict["embedding.weight"].to(ours.dtype).cpu(), ours.detach().cpu()):
                 raise ValueError("official `embedding.weight` differs from the base model's input embedding")
 
-    def _is_tied_copy(self, key: str) -> bool:
-        # An output embedding tied to the input embedding may be absent from a saved state dict.
+    def _tied_output_keys(self) -> set[str]:
+        """State-dict keys of an output embedding tied to the input one (may be absent when saved)."""
         out = self.base_model.get_output_embeddings()
-        return out is not None and out.weight is self.base_model.get_input_embeddings().weight and "weight" in key
+        if out is None or out.weight is not self.base_model.get_input_embeddings().weight:
+            return set()
+        names = {n for n, p in self.base_model.named_parameters(remove_duplicate=False) if p is out.weight}
+        inputs = {n for n, m in self.base_model.named_modules() if m is self.base_model.get_input_embeddings()}
+        return {n for n in names if n.rsplit(".", 1)[0] not in inputs}
 
 
 @dataclass

@@ -119,3 +119,14 @@ def test_official_state_dict_loads():
     torch.testing.assert_close(target(ids).logits, source(ids).logits)
     with pytest.raises(KeyError, match="does not fit"):
         target.load_official_state_dict({"base_causallm.nonsense": torch.zeros(1)})
+
+
+def test_official_state_dict_without_tied_head_loads_and_missing_layers_fail():
+    source, target = make_model("gpt2", seed=1), make_model("gpt2", seed=2)
+    state = {f"base_causallm.{k}": v for k, v in source.base_model.state_dict().items()}
+    del state["base_causallm.lm_head.weight"]  # tied to the input embedding: may be absent
+    target.load_official_state_dict(state)
+    torch.testing.assert_close(target.base_model.lm_head.weight, source.base_model.lm_head.weight)
+    del state["base_causallm.transformer.h.0.attn.c_attn.weight"]
+    with pytest.raises(KeyError, match="missing"):
+        make_model("gpt2", seed=3).load_official_state_dict(state)
