@@ -99,30 +99,23 @@ def make_sequences(cfg: BenchConfig, model, with_answer: bool) -> list[list[int]
 
 
 def training_batch(rows: list[list[int]], model, device: str) -> dict[str, torch.Tensor]:
-    """The official layout: left pads align the first thoughts, right pads fill the rest."""
-    first = [r.index(model.latent_token_id) for r in rows]
-    shift = [max(first) - f for f in first]
-    width = max(s + len(r) for s, r in zip(shift, rows))
-    ids = torch.full((len(rows), width), PAD, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    labels = torch.full_like(ids, IGNORE_INDEX)
-    position_ids = torch.zeros_like(ids)
-    for i, (s, r) in enumerate(zip(shift, rows)):
-        ids[i, s : s + len(r)] = torch.tensor(r)
-        mask[i, s : s + len(r)] = 1
-        position_ids[i, s : s + len(r)] = torch.arange(len(r))
+    """The official layout (first thoughts aligned), labels on the answer after `<eot>`."""
+    from coconut_lm.data.collate import collate
+    from coconut_lm.data.curriculum import Sequence
+
+    sequences = []
+    for r in rows:
         answer_start = r.index(model.end_latent_id) + 1
-        labels[i, s + answer_start : s + len(r)] = torch.tensor(r[answer_start:])
-    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels, "position_ids": position_ids}
-    return {k: v.to(device) for k, v in batch.items()}
+        sequences.append(Sequence(r, [IGNORE_INDEX] * answer_start + r[answer_start:]))
+    return {k: v.to(device) for k, v in collate(sequences, PAD, model.latent_token_id).items()}
 
 
 def prompt_batch(rows: list[list[int]], device: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Left-padded prompts (ends aligned), as `generate` takes them."""
-    width = max(map(len, rows))
-    ids = torch.tensor([[PAD] * (width - len(r)) + r for r in rows], device=device)
-    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=device)
-    return ids, mask
+    from coconut_lm.data.collate import collate_prompts
+
+    batch = collate_prompts(rows, PAD)
+    return batch["input_ids"].to(device), batch["attention_mask"].to(device)
 
 
 def timed(fn, device: str) -> float:
