@@ -24,7 +24,7 @@ import torch
 from coconut_lm.constants import IGNORE_INDEX
 from coconut_lm.model import next_token_loss
 
-# Token ids of the synthetic vocabulary: the last four are the special tokens.
+# Token ids of the synthetic vocabulary: 0 pads; the last three are <bot>, <eot>, <latent>.
 PAD = 0
 
 
