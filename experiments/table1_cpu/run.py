@@ -229,21 +229,40 @@ def chain_diagnostics(predictions: list[dict], examples: list[dict]) -> dict:
     }
 
 
-def diagnose(setting: Setting, data: dict, seeds: list[int]) -> list[dict]:
-    """`chain_diagnostics` of every finished CoT run's last checkpoint on the test split."""
+def diagnose(setting: Setting, data: dict, seeds: list[int]) -> dict[str, list[dict]]:
+    """Every finished run's last checkpoint on the test split, again, for what accuracy hides.
+
+    `answers`: per run, the most common predicted answer and its share of the questions (a model
+    that answers the same for every question has learned nothing about them). `cot_chains`:
+    `chain_diagnostics` of each CoT run.
+    """
+    from collections import Counter
+
     from coconut_lm.checkpoint import latest_checkpoint
     from coconut_lm.evaluation import evaluate_checkpoint
 
     examples = json.loads(Path(data["test"]).read_text())
-    rows = []
-    for seed in seeds:
-        run_dir = setting.runs / f"cot_s{seed}"
-        if not (run_dir / "result.json").is_file():
+    out: dict[str, list[dict]] = {"answers": [], "cot_chains": []}
+    for row in load_results(setting):
+        if row["seed"] not in seeds:
             continue
+        run_dir = setting.runs / f"{row['method']}_s{row['seed']}"
         result = evaluate_checkpoint(str(latest_checkpoint(run_dir)), str(data["test"]), device="cpu")
-        rows.append({"seed": seed, "accuracy": result.accuracy, **chain_diagnostics(result.predictions, examples)})
-        print(f"{setting.name}: cot seed {seed}: {rows[-1]}", flush=True)
-    return rows
+        answer, count = Counter(p["prediction"] for p in result.predictions).most_common(1)[0]
+        out["answers"].append(
+            {
+                "method": row["method"],
+                "seed": row["seed"],
+                "accuracy": result.accuracy,
+                "most_common_answer": answer,
+                "most_common_answer_share": count / result.num_questions,
+            }
+        )
+        if row["method"] == "cot":
+            chains = chain_diagnostics(result.predictions, examples)
+            out["cot_chains"].append({"seed": row["seed"], "accuracy": result.accuracy, **chains})
+        print(f"{setting.name}: {out['answers'][-1]}", flush=True)
+    return out
 
 
 def summarise(results: list[dict]) -> dict[str, dict]:
@@ -266,7 +285,7 @@ def summarise(results: list[dict]) -> dict[str, dict]:
     return out
 
 
-def write_report(setting: Setting, results: list[dict], curve: list[dict] | None, chains: list[dict] | None) -> None:
+def write_report(setting: Setting, results: list[dict], curve: list[dict] | None, diagnostics: dict | None) -> None:
     summary = summarise(results)
     paper = PAPER[setting.name]
     results_file = setting.path("results", "json").name
@@ -290,6 +309,7 @@ def write_report(setting: Setting, results: list[dict], curve: list[dict] | None
     if curve:
         lines += ["", "Coconut (seed 0) with k thoughts at inference:", "", "| thoughts | accuracy |", "|---|---|"]
         lines += [f"| {r['num_thoughts']} | {100 * r['accuracy']:.1f} |" for r in curve]
+    chains = (diagnostics or {}).get("cot_chains")
     if chains:
         lines += [
             "",
@@ -305,13 +325,19 @@ def write_report(setting: Setting, results: list[dict], curve: list[dict] | None
             f"{100 * r['chain_exact']:.1f} |"
             for r in chains
         ]
-    lines += ["", "Every run:", "", "| method | seed | accuracy % | new tokens | train minutes |"]
-    lines += ["|---|---|---|---|---|"]
+    share = {(a["method"], a["seed"]): a for a in (diagnostics or {}).get("answers", [])}
+    lines += ["", "Every run (most common answer: its share of the test predictions, from `--diagnose`):", ""]
     lines += [
-        f"| {r['method']} | {r['seed']} | {100 * r['accuracy']:.1f} | {r['mean_new_tokens']:.1f} | "
-        f"{r['train_seconds'] / 60:.1f} |"
-        for r in results
+        "| method | seed | accuracy % | new tokens | train minutes | most common answer |",
+        "|---|---|---|---|---|---|",
     ]
+    for r in results:
+        a = share.get((r["method"], r["seed"]))
+        common = f"{a['most_common_answer']!r} {100 * a['most_common_answer_share']:.1f}%" if a else ""
+        lines.append(
+            f"| {r['method']} | {r['seed']} | {100 * r['accuracy']:.1f} | {r['mean_new_tokens']:.1f} | "
+            f"{r['train_seconds'] / 60:.1f} | {common} |"
+        )
     setting.path("RESULTS_TABLE", "md").write_text("\n".join(lines) + "\n")
     if summary:
         plot(setting, summary)
@@ -350,7 +376,9 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--report", action="store_true", help="only rewrite the report from the runs' results")
     parser.add_argument("--curve", action="store_true", help="also the accuracy-vs-thoughts curve")
-    parser.add_argument("--diagnose", action="store_true", help="also how grounded the CoT runs' chains are")
+    parser.add_argument(
+        "--diagnose", action="store_true", help="re-evaluate finished runs: answer spread, CoT chain grounding"
+    )
     parser.add_argument("--shard", default="0/1", help="K/N: only every N-th run from the K-th")
     parser.add_argument("--threads", type=int, default=None, help="torch threads per worker")
     parser.add_argument(
@@ -367,7 +395,7 @@ def main() -> None:
     setting = SETTINGS[args.dataset]
     shard, shards = map(int, args.shard.split("/"))
     curve_path = setting.path("thoughts_curve", "json")
-    chains_path = setting.path("cot_chains", "json")
+    diagnostics_path = setting.path("diagnostics", "json")
     if not args.report:
         data, tokenizer_dir = prepare_data(setting, args.prontoqa_source)
         todo = [(seed, method) for seed in args.seeds for method in args.methods]
@@ -385,12 +413,12 @@ def main() -> None:
                 print("no thoughts curve yet: coconut seed 0 is not finished (rerun with --curve when it is)")
     if args.diagnose:
         data, _ = prepare_data(setting, args.prontoqa_source)
-        write_json(chains_path, diagnose(setting, data, args.seeds))
+        write_json(diagnostics_path, diagnose(setting, data, args.seeds))
     results = load_results(setting)
     write_json(setting.path("results", "json"), results)
     curve = json.loads(curve_path.read_text()) if curve_path.is_file() else None
-    chains = json.loads(chains_path.read_text()) if chains_path.is_file() else None
-    write_report(setting, results, curve, chains)
+    diagnostics = json.loads(diagnostics_path.read_text()) if diagnostics_path.is_file() else None
+    write_report(setting, results, curve, diagnostics)
 
 
 if __name__ == "__main__":
