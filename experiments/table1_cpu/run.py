@@ -341,6 +341,8 @@ def write_report(setting: Setting, results: list[dict], curve: list[dict] | None
     setting.path("RESULTS_TABLE", "md").write_text("\n".join(lines) + "\n")
     if summary:
         plot(setting, summary)
+    if curve:
+        plot_curve(setting, curve)
 
 
 def plot(setting: Setting, summary: dict[str, dict]) -> None:
@@ -366,6 +368,26 @@ def plot(setting: Setting, summary: dict[str, dict]) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(setting.path("table1_cpu", "png"), dpi=120)
+    plt.close(fig)
+
+
+def plot_curve(setting: Setting, curve: list[dict]) -> None:
+    """Accuracy by number of thoughts at inference; the count trained with is marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 3))
+    ax.plot([r["num_thoughts"] for r in curve], [100 * r["accuracy"] for r in curve], marker="o")
+    trained = setting.budget.max_latent_stage
+    ax.axvline(trained, color="gray", linestyle="--", linewidth=0.8)
+    ax.text(trained + 0.05, 2, "trained with", fontsize=8, color="gray")
+    ax.set_xticks([r["num_thoughts"] for r in curve])
+    ax.set(xlabel="continuous thoughts at inference", ylabel="accuracy (%)", ylim=(0, 100))
+    ax.set_title(f"Coconut seed 0, {setting.label}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(setting.path("thoughts_curve", "png"), dpi=120)
     plt.close(fig)
 
 
