@@ -232,6 +232,8 @@ def chain_diagnostics(predictions: list[dict], examples: list[dict]) -> dict:
 def diagnose(setting: Setting, data: dict, seeds: list[int]) -> dict[str, list[dict]]:
     """Every finished run's last checkpoint on the test split, again, for what accuracy hides.
 
+    Each run's diagnosis is kept in its folder (`diagnosis.json`) and not recomputed.
+
     `answers`: per run, the most common predicted answer and its share of the questions (a model
     that answers the same for every question has learned nothing about them). `cot_chains`:
     `chain_diagnostics` of each CoT run.
@@ -247,21 +249,28 @@ def diagnose(setting: Setting, data: dict, seeds: list[int]) -> dict[str, list[d
         if row["seed"] not in seeds:
             continue
         run_dir = setting.runs / f"{row['method']}_s{row['seed']}"
-        result = evaluate_checkpoint(str(latest_checkpoint(run_dir)), str(data["test"]), device="cpu")
-        answer, count = Counter(p["prediction"] for p in result.predictions).most_common(1)[0]
-        out["answers"].append(
-            {
-                "method": row["method"],
-                "seed": row["seed"],
-                "accuracy": result.accuracy,
-                "most_common_answer": answer,
-                "most_common_answer_share": count / result.num_questions,
+        cached = run_dir / "diagnosis.json"
+        if cached.is_file():
+            diagnosis = json.loads(cached.read_text())
+        else:
+            result = evaluate_checkpoint(str(latest_checkpoint(run_dir)), str(data["test"]), device="cpu")
+            answer, count = Counter(p["prediction"] for p in result.predictions).most_common(1)[0]
+            diagnosis = {
+                "answers": {
+                    "method": row["method"],
+                    "seed": row["seed"],
+                    "accuracy": result.accuracy,
+                    "most_common_answer": answer,
+                    "most_common_answer_share": count / result.num_questions,
+                }
             }
-        )
-        if row["method"] == "cot":
-            chains = chain_diagnostics(result.predictions, examples)
-            out["cot_chains"].append({"seed": row["seed"], "accuracy": result.accuracy, **chains})
-        print(f"{setting.name}: {out['answers'][-1]}", flush=True)
+            if row["method"] == "cot":
+                chains = chain_diagnostics(result.predictions, examples)
+                diagnosis["cot_chains"] = {"seed": row["seed"], "accuracy": result.accuracy, **chains}
+            write_json(cached, diagnosis)
+        for key, value in diagnosis.items():
+            out[key].append(value)
+        print(f"{setting.name}: {diagnosis}", flush=True)
     return out
 
 
