@@ -107,6 +107,15 @@ def load_results(setting: Setting) -> list[dict]:
 
 def prepare_data(setting: Setting, prontoqa_source: Path) -> tuple[dict, Path]:
     """The data set's train/valid/test files and tokenizer folder (made once, then reused)."""
+    import fcntl
+
+    setting.runs.mkdir(parents=True, exist_ok=True)
+    with open(setting.runs / "prepare.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # workers started together: one makes, the others wait
+        return _prepare_data(setting, prontoqa_source)
+
+
+def _prepare_data(setting: Setting, prontoqa_source: Path) -> tuple[dict, Path]:
     data_dir = setting.runs / "data"
     if setting.name == "prosqa":
         data = make_data(setting.budget, data_dir)
