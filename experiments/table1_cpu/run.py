@@ -180,6 +180,8 @@ def run_one(setting: Setting, data: dict, tokenizer_dir: Path, method: str, seed
     train(cfg, device="cpu")
     train_seconds = time.time() - start
     result = evaluate_checkpoint(str(latest_checkpoint(cfg.run_dir)), str(data["test"]), device="cpu")
+    examples = json.loads(Path(data["test"]).read_text())
+    write_json(Path(cfg.run_dir) / "diagnosis.json", diagnosis_of(method, seed, result, examples))
     return {
         "dataset": setting.name,
         "method": method,
@@ -238,17 +240,34 @@ def chain_diagnostics(predictions: list[dict], examples: list[dict]) -> dict:
     }
 
 
-def diagnose(setting: Setting, data: dict, seeds: list[int]) -> dict[str, list[dict]]:
-    """Every finished run's last checkpoint on the test split, again, for what accuracy hides.
+def diagnosis_of(method: str, seed: int, result, examples: list[dict]) -> dict:
+    """What a run's test predictions show beyond accuracy.
 
-    Each run's diagnosis is kept in its folder (`diagnosis.json`) and not recomputed.
-
-    `answers`: per run, the most common predicted answer and its share of the questions (a model
-    that answers the same for every question has learned nothing about them). `cot_chains`:
-    `chain_diagnostics` of each CoT run.
+    `answers`: the most common predicted answer and its share of the questions (a model that
+    answers the same for every question has learned nothing about them). `cot_chains` (CoT runs):
+    `chain_diagnostics`.
     """
     from collections import Counter
 
+    answer, count = Counter(p["prediction"] for p in result.predictions).most_common(1)[0]
+    diagnosis = {
+        "answers": {
+            "method": method,
+            "seed": seed,
+            "accuracy": result.accuracy,
+            "most_common_answer": answer,
+            "most_common_answer_share": count / result.num_questions,
+        }
+    }
+    if method == "cot":
+        chains = chain_diagnostics(result.predictions, examples)
+        diagnosis["cot_chains"] = {"seed": seed, "accuracy": result.accuracy, **chains}
+    return diagnosis
+
+
+def diagnose(setting: Setting, data: dict, seeds: list[int]) -> dict[str, list[dict]]:
+    """`diagnosis_of` every finished run, gathered; a run without its `diagnosis.json` (made
+    before runs wrote one) is evaluated again on the test split from its last checkpoint."""
     from coconut_lm.checkpoint import latest_checkpoint
     from coconut_lm.evaluation import evaluate_checkpoint
 
@@ -263,19 +282,7 @@ def diagnose(setting: Setting, data: dict, seeds: list[int]) -> dict[str, list[d
             diagnosis = json.loads(cached.read_text())
         else:
             result = evaluate_checkpoint(str(latest_checkpoint(run_dir)), str(data["test"]), device="cpu")
-            answer, count = Counter(p["prediction"] for p in result.predictions).most_common(1)[0]
-            diagnosis = {
-                "answers": {
-                    "method": row["method"],
-                    "seed": row["seed"],
-                    "accuracy": result.accuracy,
-                    "most_common_answer": answer,
-                    "most_common_answer_share": count / result.num_questions,
-                }
-            }
-            if row["method"] == "cot":
-                chains = chain_diagnostics(result.predictions, examples)
-                diagnosis["cot_chains"] = {"seed": row["seed"], "accuracy": result.accuracy, **chains}
+            diagnosis = diagnosis_of(row["method"], row["seed"], result, examples)
             write_json(cached, diagnosis)
         for key, value in diagnosis.items():
             out[key].append(value)
@@ -447,10 +454,10 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             write_json(run_dir / "result.json", row)
         if args.curve and not curve_path.is_file():
-            if (setting.runs / "coconut_s0" / "result.json").is_file():
-                write_json(curve_path, thoughts_curve(setting, data))
-            else:
+            if not (setting.runs / "coconut_s0" / "result.json").is_file():
                 print("no thoughts curve yet: coconut seed 0 is not finished (rerun with --curve when it is)")
+            elif claim(setting.runs / "thoughts_curve"):  # one worker computes it
+                write_json(curve_path, thoughts_curve(setting, data))
     if args.diagnose:
         data, _ = prepare_data(setting, args.prontoqa_source)
         write_json(diagnostics_path, diagnose(setting, data, args.seeds))
