@@ -27,6 +27,15 @@ from coconut_lm.model import next_token_loss
 # Token ids of the synthetic vocabulary: 0 pads; the last three are <bot>, <eot>, <latent>.
 PAD = 0
 
+PRESETS = {
+    "default": {},
+    # GPT-2 small (124M): where a real run's compute dominates.
+    "gpt2": {"n_layer": 12, "n_head": 12, "n_embd": 768, "vocab_size": 50257, "batch_size": 32},
+    # Overhead-bound: every pass costs its per-call overhead and almost no compute.
+    "tiny": {"n_layer": 2, "n_head": 2, "n_embd": 32, "batch_size": 4, "min_question": 40, "max_question": 60},
+}
+"""Named shapes (`--preset`); flags given explicitly override them."""
+
 
 @dataclass
 class BenchConfig:
@@ -60,6 +69,15 @@ class BenchConfig:
     """Seed of the model and the token sequences."""
     device: str = "cpu"
     """Where to run ("cpu" or "cuda")."""
+    preset: str = "default"
+    """The shape's name (see `PRESETS`), recorded with the results."""
+
+    @classmethod
+    def from_preset(cls, preset: str, **overrides) -> BenchConfig:
+        """The preset's shape, then `overrides` (fields given explicitly)."""
+        if preset not in PRESETS:
+            raise ValueError(f"unknown bench preset {preset!r}; presets: {', '.join(PRESETS)}")
+        return cls(**{**PRESETS[preset], **overrides, "preset": preset})
 
 
 def build_model(cfg: BenchConfig):
@@ -185,6 +203,8 @@ def bench_training(cfg: BenchConfig, model) -> dict:
         "coconut_s": seconds["coconut"],
         "plain_s": seconds["plain"],
         "ratio": seconds["coconut"] / seconds["plain"],
+        # What each thought pass adds to a step that has the same tokens without thoughts.
+        "thought_pass_ms": 1000 * (seconds["coconut"] - seconds["plain"]) / max(cfg.num_thoughts, 1),
         "coconut_bytes": memory["coconut"],
         "plain_bytes": memory["plain"],
         "memory_ratio": memory["coconut"] / memory["plain"],
@@ -249,6 +269,7 @@ def format_table(result: dict) -> str:
     t, g, c = result["training"], result["generation"], result["config"]
     mib = 2**20
     shape = (
+        f"preset {c['preset']}: "
         f"GPT-2 {c['n_layer']}L/{c['n_head']}H/{c['n_embd']}d, vocab {c['vocab_size']}, batch {c['batch_size']}, "
         f"questions {c['min_question']}-{c['max_question']} tokens, {c['num_thoughts']} thoughts, "
         f"{c['threads']} threads, {c['device']}"
@@ -258,7 +279,8 @@ def format_table(result: dict) -> str:
         "",
         "| measurement | Coconut | plain HF | ratio |",
         "|---|---|---|---|",
-        f"| training step, fwd+bwd (s) | {t['coconut_s']:.3f} | {t['plain_s']:.3f} | {t['ratio']:.2f}x |",
+        f"| training step, fwd+bwd (s) | {t['coconut_s']:.4f} | {t['plain_s']:.4f} | {t['ratio']:.2f}x |",
+        f"| added per thought pass (ms) | {t['thought_pass_ms']:.2f} | | |",
         f"| training step memory (MiB) | {t['coconut_bytes'] / mib:.0f} | {t['plain_bytes'] / mib:.0f} "
         f"| {t['memory_ratio']:.2f}x |",
         f"| batched generate (new tok/s) | {g['coconut_tok_s']:.0f} | {g['plain_tok_s']:.0f} | {g['ratio']:.2f}x |",
@@ -269,15 +291,16 @@ def format_table(result: dict) -> str:
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("bench", help="speed and memory of Coconut against plain Hugging Face")
-    defaults = BenchConfig()
-    for name, value in asdict(defaults).items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="default", help="a named shape (PRESETS)")
+    for name, value in asdict(BenchConfig()).items():
+        if name != "preset":  # None: not given, the preset's (or the default) value holds
+            parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=None)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.set_defaults(func=main)
 
 
 def main(args) -> int:
-    fields = {k: getattr(args, k) for k in asdict(BenchConfig())}
-    result = run_bench(BenchConfig(**fields))
+    given = {k: getattr(args, k) for k in asdict(BenchConfig()) if k != "preset" and getattr(args, k) is not None}
+    result = run_bench(BenchConfig.from_preset(args.preset, **given))
     print(json.dumps(result) if args.json else format_table(result))
     return 0

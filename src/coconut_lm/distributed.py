@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from coconut_lm.config import ConfigError
+
 
 @dataclass(frozen=True)
 class DistEnv:
@@ -39,20 +41,39 @@ class DistEnv:
         return self.world_size > 1
 
 
+def resolve_device(device: str | None, local_rank: int = 0) -> torch.device:
+    """The device a process runs on: the user's choice, else its GPU when there is one.
+
+    "cuda" without an index means this process's GPU (`LOCAL_RANK`). Asking for a GPU that the
+    machine does not have is an error, not a silent fallback.
+    """
+    if device is None:
+        return torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"--device {device!r} is not a device (cpu, cuda, cuda:N)") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {device}: this machine has no CUDA GPU (use --device cpu)")
+        dev = torch.device("cuda", local_rank if dev.index is None else dev.index)
+    return dev
+
+
 def init_distributed(device: str | None = None) -> DistEnv:
     """The process environment; starts the process group under `torchrun` (world size > 1).
 
-    `device`: "cpu" forces CPU (and gloo); default: the process's GPU if there is one.
+    `device` (see `resolve_device`) decides everything device-dependent: the process group
+    backend (NCCL on GPU, gloo otherwise) and, in `wrap_model`, FSDP's device mesh.
     """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = torch.cuda.is_available() and device != "cpu"
-    dev = torch.device("cuda", local_rank) if use_cuda else torch.device(device or "cpu")
-    if use_cuda:
+    dev = resolve_device(device, local_rank)
+    if dev.type == "cuda":
         torch.cuda.set_device(dev)
     if world_size > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
+        torch.distributed.init_process_group("nccl" if dev.type == "cuda" else "gloo")
     return DistEnv(rank, world_size, local_rank, dev)
 
 
@@ -75,15 +96,6 @@ def gather_objects(obj: Any, env: DistEnv) -> list:
     out: list = [None] * env.world_size
     torch.distributed.all_gather_object(out, obj)
     return out
-
-
-def broadcast_object(obj: Any, env: DistEnv) -> Any:
-    """Rank 0's `obj` on every process."""
-    if not env.distributed:
-        return obj
-    box = [obj]
-    torch.distributed.broadcast_object_list(box, src=0)
-    return box[0]
 
 
 def shutdown(env: DistEnv) -> None:
@@ -121,13 +133,16 @@ def wrap_model(model: nn.Module, env: DistEnv, fsdp: bool = False, find_unused_p
     if not env.distributed:
         return model
     if fsdp:
+        from torch.distributed.device_mesh import init_device_mesh
         from torch.distributed.fsdp import fully_shard
 
+        # FSDP's default mesh is on CUDA whenever a GPU exists; the process's own device decides.
+        mesh = init_device_mesh(env.device.type, (env.world_size,))
         classes = tuple(decoder_layer_classes(model))
         for module in list(model.modules()):
             if isinstance(module, classes):
-                fully_shard(module)
-        fully_shard(model)
+                fully_shard(module, mesh=mesh)
+        fully_shard(model, mesh=mesh)
         return model
     from torch.nn.parallel import DistributedDataParallel
 

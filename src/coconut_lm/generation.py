@@ -13,7 +13,8 @@ def greedy_decode(
     model,
     cache,
     first_logits: torch.Tensor,
-    attention_mask: torch.Tensor,
+    masks,
+    prompt_length: int,
     next_position: torch.Tensor,
     max_new_tokens: int,
     eos_token_id: int,
@@ -24,7 +25,8 @@ def greedy_decode(
     Args:
         model: a `CoconutModel` (for `base_forward`), whose `cache` already holds the prompt.
         first_logits: (B, V) logits at the prompt's last position.
-        attention_mask: (B, T) mask of the prompt.
+        masks: the call's `PassMasks`, covering the prompt and `max_new_tokens` more columns.
+        prompt_length: T, the prompt's columns.
         next_position: (B,) position id of each row's first new token.
 
     Returns the (B, n) new tokens (EOS after a row's own EOS; n <= max_new_tokens is the length
@@ -34,7 +36,6 @@ def greedy_decode(
     device = first_logits.device
     tokens = torch.full((batch, max_new_tokens), eos_token_id, dtype=torch.long, device=device)
     done = torch.zeros(batch, dtype=torch.bool, device=device)
-    ones = attention_mask.new_ones(batch, 1)
     logits = first_logits
     position = next_position[:, None]  # (B, 1)
     steps = 0
@@ -47,12 +48,12 @@ def greedy_decode(
             break
         if (step + 1) % stop_check_every == 0 and bool(done.all()):
             break
-        attention_mask = torch.cat([attention_mask, ones], dim=1)  # (B, T + step + 1)
+        column = prompt_length + step  # where this token goes
         out = model.base_forward(
             cache,
             last_logits_only=True,
             input_ids=token[:, None],
-            attention_mask=attention_mask,
+            attention_mask=masks(column, column + 1),
             position_ids=position,
         )
         logits = out.logits[:, -1]  # (B, V)

@@ -80,9 +80,16 @@ class PreallocatedLayer(DynamicLayer):
         self.keys = self.values = None
 
 
+def is_full_attention(config) -> bool:
+    """Whether every layer of the model attends to every earlier position (no sliding window,
+    chunked or linear attention): the layouts this cache preallocates and `PassMasks` masks."""
+    layers = DynamicCache(config=config).layers
+    return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
+
+
 def make_cache(config, capacity: int) -> DynamicCache:
     """A cache for `capacity` positions: preallocated when the model's layers allow it."""
     cache = DynamicCache(config=config)
-    if cache.layers and all(type(layer) is DynamicLayer for layer in cache.layers):
+    if is_full_attention(config):
         cache.layers = [PreallocatedLayer(capacity) for _ in cache.layers]
     return cache

@@ -27,9 +27,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from coconut_lm.attention_masks import PassMasks
 from coconut_lm.constants import IGNORE_INDEX
 from coconut_lm.generation import greedy_decode
-from coconut_lm.kv_cache import make_cache
+from coconut_lm.kv_cache import is_full_attention, make_cache
 
 OFFICIAL_PREFIX = "base_causallm."
 """Key prefix of state dicts saved by the official code (its wrapper's attribute name)."""
@@ -99,6 +100,7 @@ class CoconutModel(nn.Module):
         # transformers 5 renamed `past_key_values` to `cache`; accept either spelling.
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
         self._supports_logits_to_keep = "logits_to_keep" in params
+        self._full_attention = is_full_attention(base_model.config)
 
     @property
     def config(self):
@@ -111,6 +113,13 @@ class CoconutModel(nn.Module):
     def new_cache(self, capacity: int):
         """An empty KV cache (the `transformers` `Cache` API) for `capacity` positions."""
         return make_cache(self.base_model.config, capacity)
+
+    def pass_masks(self, key_mask: torch.Tensor) -> PassMasks:
+        """The attention masks of one multi-pass call over (B, K) `key_mask` (built once)."""
+        # Other layouts (sliding windows, ...) keep transformers' own masks, built in every call.
+        implementation = getattr(self.config, "_attn_implementation", None) if self._full_attention else None
+        embedding = self.base_model.get_input_embeddings().weight
+        return PassMasks(key_mask, implementation, embedding.dtype)
 
     def base_forward(self, cache, last_logits_only: bool = False, **kwargs):
         """One call of the base model that extends `cache` in place."""
@@ -149,8 +158,14 @@ class CoconutModel(nn.Module):
         position_ids: torch.Tensor,
         cache,
         last_logits_only: bool = False,
+        masks: PassMasks | None = None,
     ) -> PrefillOutput:
-        """Run the passes over (B, T) `input_ids`, filling thoughts, and fill `cache`."""
+        """Run the passes over (B, T) `input_ids`, filling thoughts, and fill `cache`.
+
+        `masks` (default: built from `attention_mask`) may cover more columns, for generation.
+        """
+        if masks is None:
+            masks = self.pass_masks(attention_mask)
         is_latent = input_ids == self.latent_token_id  # (B, T)
         # The one host sync of the call: how many passes this batch needs.
         columns = is_latent.any(0).nonzero().flatten().tolist()
@@ -170,7 +185,7 @@ class CoconutModel(nn.Module):
                 cache,
                 last_logits_only=last_logits_only,
                 inputs_embeds=x,
-                attention_mask=attention_mask[:, :end],
+                attention_mask=masks(start, end),
                 position_ids=position_ids[:, start:end],
                 output_hidden_states=True,
             )
@@ -214,12 +229,15 @@ class CoconutModel(nn.Module):
             attention_mask = torch.ones_like(input_ids)
         position_ids = positions_from_mask(attention_mask)
         cache = self.new_cache(input_ids.shape[1] + max_new_tokens)
-        run = self.prefill(input_ids, attention_mask, position_ids, cache, last_logits_only=True)
+        new_columns = attention_mask.new_ones(attention_mask.shape[0], max_new_tokens)
+        masks = self.pass_masks(torch.cat([attention_mask, new_columns], dim=1))  # (B, T + n)
+        run = self.prefill(input_ids, attention_mask, position_ids, cache, last_logits_only=True, masks=masks)
         new_tokens, num_steps = greedy_decode(
             self,
             cache,
             first_logits=run.logits[:, -1],
-            attention_mask=attention_mask,
+            masks=masks,
+            prompt_length=input_ids.shape[1],
             next_position=position_ids[:, -1] + 1,
             max_new_tokens=max_new_tokens,
             eos_token_id=self.eos_token_id,

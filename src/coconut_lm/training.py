@@ -89,8 +89,8 @@ class Trainer:
         t = cfg.training
         self.global_size = t.batch_size * t.gradient_accumulation_steps * env.world_size
         self.total_steps = max(1, (len(train) // self.global_size) * t.num_epochs) if train else 1
-        use_bf16 = t.bf16 and env.device.type == "cuda"
-        self.autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else nullcontext
+        device_type = env.device.type
+        self.autocast = (lambda: torch.autocast(device_type, dtype=torch.bfloat16)) if t.bf16 else nullcontext
         if resume_from is not None:
             self._resume(resume_from)
 
