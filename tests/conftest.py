@@ -29,7 +29,7 @@ def data_dir() -> Path:
     return require(DATA)
 
 
-MODEL_FAMILIES = ("gpt2", "llama", "mistral", "qwen2")
+MODEL_FAMILIES = ("gpt2", "gpt2_eager", "llama", "mistral", "qwen2")
 """Model families every model test runs on (tests/model/model_helpers.py builds them)."""
 
 

@@ -2,23 +2,30 @@
 
 A Coconut forward makes k+1 base-model calls over one sequence and generation one more per new
 token. Left to itself, `transformers` rebuilds the 4D mask from the 2D padding mask in every call.
-`PassMasks` builds it once, in the format the model's attention implementation takes as an
-already prepared mask (`transformers` passes a 4D mask through unchanged):
+`PassMasks` builds the call's whole (B, 1, C, C) mask once, over the C columns of the call's
+whole-buffer KV cache (`kv_cache.padded_capacity`), and a pass over columns [start, end) takes
+rows [start, end) of it: a slice, no work. The format is the one the model's attention
+implementation takes as an already prepared mask (`transformers` passes a 4D mask through):
 
 - "sdpa": boolean, True where a query may attend to a key;
 - "eager": additive, 0 where allowed and the dtype's minimum elsewhere;
-- anything else (flash attention, flex attention, custom kernels): the 2D padding mask, as before.
-
-A one-position pass (a thought, or a decode step) attends to every valid key before it, so its
-mask is a slice of the key-padding row, with no work at all.
+- anything else (flash attention, flex attention, custom kernels): the 2D padding mask, from
+  which `transformers` builds its own in every call, over a prefix-layout cache.
 """
 
 from __future__ import annotations
 
 import torch
 
+from coconut_lm.kv_cache import padded_capacity
+
 PREPARED_FORMATS = ("sdpa", "eager")
 """Attention implementations that take a prepared 4D mask from us."""
+
+
+def prepared_format(implementation: str | None) -> str | None:
+    """The mask format we build for this attention implementation, or None (transformers')."""
+    return implementation if implementation in PREPARED_FORMATS else None
 
 
 class PassMasks:
@@ -27,29 +34,29 @@ class PassMasks:
     Args:
         key_mask: (B, K) 1 for a real token, 0 for padding, covering every column the call will
             ever attend to (for generation: the prompt, then ones for the new tokens).
-        implementation: the model's `config._attn_implementation`.
+        mask_format: `prepared_format(...)` of the model's attention implementation.
         dtype: the dtype of the model's input embeddings (the additive mask's dtype).
     """
 
-    def __init__(self, key_mask: torch.Tensor, implementation: str | None, dtype: torch.dtype):
+    def __init__(self, key_mask: torch.Tensor, mask_format: str | None, dtype: torch.dtype):
         self.key_mask = key_mask  # (B, K)
-        self.format = implementation if implementation in PREPARED_FORMATS else None
-        valid = key_mask.bool()[:, None, None, :]  # (B, 1, 1, K)
-        if self.format == "eager":
-            self.fill = torch.finfo(dtype).min
-            self.keys = torch.zeros(valid.shape, dtype=dtype, device=key_mask.device).masked_fill(~valid, self.fill)
+        self.format = mask_format
+        if mask_format is None:
+            return
+        batch, columns = key_mask.shape
+        capacity = padded_capacity(columns)
+        valid = torch.zeros(batch, capacity, dtype=torch.bool, device=key_mask.device)  # (B, C)
+        valid[:, :columns] = key_mask.bool()
+        position = torch.arange(capacity, device=key_mask.device)
+        causal = position[None, :] <= position[:, None]  # (C, C): key <= query
+        allowed = causal[None, None] & valid[:, None, None, :]  # (B, 1, C, C)
+        if mask_format == "eager":
+            self.full = torch.zeros(allowed.shape, dtype=dtype, device=key_mask.device)
+            self.full.masked_fill_(~allowed, torch.finfo(dtype).min)
         else:
-            self.keys = valid
+            self.full = allowed
 
     def __call__(self, start: int, end: int) -> torch.Tensor:
         if self.format is None:
-            return self.key_mask[:, :end]  # (B, end): transformers builds the 4D mask
-        keys = self.keys[..., :end]  # (B, 1, 1, end)
-        if end - start == 1:
-            return keys  # the last position sees every valid key
-        device = self.key_mask.device
-        queries = torch.arange(start, end, device=device)[:, None]  # (q, 1)
-        future = torch.arange(end, device=device)[None, :] > queries  # (q, end)
-        if self.format == "eager":
-            return keys.masked_fill(future, self.fill)  # (B, 1, q, end)
-        return keys & ~future  # (B, 1, q, end)
+            return self.key_mask[:, :end]  # (B, end)
+        return self.full[:, :, start:end]  # (B, 1, end - start, C)

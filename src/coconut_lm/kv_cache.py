@@ -4,11 +4,22 @@
 in training every pass's attention saves its own copy for backward. Coconut makes k+1 passes over
 one sequence (more with generation), so that is k+1 copies of the cache in time and memory.
 
-`PreallocatedLayer` writes each pass's new keys/values into one buffer of the final length and
-hands attention an alias of the filled prefix. The alias is a fresh tensor on the buffer's storage
-(not an autograd view), so later writes past its end do not invalidate it for backward; the
-region it covers is never written again. Gradients flow through `_Append`: the alias's gradient
-splits into the previous alias's part and the new keys' part, exactly as `torch.cat` would.
+`PreallocatedLayer` writes each pass's new keys/values into one zero-filled buffer and hands
+attention an alias of it: a fresh tensor on the buffer's storage (not an autograd view), so later
+writes do not invalidate it for backward. Two layouts:
+
+- whole buffer (`whole_buffer=True`, with the masks of `attention_masks.PassMasks`): attention
+  gets the whole buffer, `capacity` columns rounded up to a multiple of `CAPACITY_MULTIPLE`, and
+  the mask hides the columns not written yet (they are future positions of every query). Every
+  pass of a call then sees keys and values of one shape and one contiguous layout, the layout
+  attention kernels are built for, and kernels never meet a partial tile of keys; static shapes
+  are also what CUDA graphs need. Later writes to columns a pass did not attend to change nothing
+  in its backward: their attention weights are zero.
+- prefix (for attention implementations that take the 2D padding mask and count the keys
+  themselves): attention gets the columns written so far.
+
+Gradients flow through `_Append`, as they would through `torch.cat`: the new keys get the
+gradient of their columns, the earlier passes' keys the rest.
 
 Used only where every layer of the model's cache is a plain full-attention `DynamicLayer`;
 other layouts (sliding windows, linear attention, ...) keep `transformers`' own cache.
@@ -18,6 +29,14 @@ from __future__ import annotations
 
 import torch
 from transformers.cache_utils import DynamicCache, DynamicLayer
+
+CAPACITY_MULTIPLE = 64
+"""Whole-buffer caches hold a multiple of this many columns (aligned, no partial key tiles)."""
+
+
+def padded_capacity(columns: int) -> int:
+    """`columns` rounded up to a multiple of `CAPACITY_MULTIPLE`."""
+    return -(-columns // CAPACITY_MULTIPLE) * CAPACITY_MULTIPLE
 
 
 def _alias(buffer: torch.Tensor, length: int) -> torch.Tensor:
@@ -29,35 +48,41 @@ def _alias(buffer: torch.Tensor, length: int) -> torch.Tensor:
 
 
 class _Append(torch.autograd.Function):
-    """`cat([prev, new], dim=-2)` written into a preallocated buffer."""
+    """Write `new` at columns [start, start + n) of `buffer`; return an alias of its first
+    `visible` columns (the earlier columns are `prev`'s, as in `cat([prev, new], dim=-2)`)."""
 
     @staticmethod
-    def forward(ctx, buffer: torch.Tensor, prev: torch.Tensor | None, new: torch.Tensor, start: int):
+    def forward(ctx, buffer: torch.Tensor, prev: torch.Tensor | None, new: torch.Tensor, start: int, visible: int):
         end = start + new.shape[-2]
         buffer[:, :, start:end].copy_(new)
-        ctx.start = start
-        return _alias(buffer, end)
+        ctx.start, ctx.end = start, end
+        ctx.prev_columns = 0 if prev is None else prev.shape[-2]
+        return _alias(buffer, visible)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        start = ctx.start
-        prev_grad = grad[:, :, :start] if ctx.needs_input_grad[1] else None
-        return None, prev_grad, grad[:, :, start:], None
+        # `prev` may take the whole gradient: its own `_Append` keeps only its columns, and
+        # each column belongs to exactly one pass. The new columns get a copy, so that
+        # accumulating into `prev`'s gradient can never write into theirs.
+        prev_grad = grad[:, :, : ctx.prev_columns] if ctx.needs_input_grad[1] else None
+        return None, prev_grad, grad[:, :, ctx.start : ctx.end].clone(), None, None
 
 
 class PreallocatedLayer(DynamicLayer):
-    """One layer's keys and values, in buffers of `capacity` positions."""
+    """One layer's keys and values, in zero-filled buffers of `capacity` columns."""
 
-    def __init__(self, capacity: int):
+    def __init__(self, capacity: int, whole_buffer: bool = False):
         super().__init__()
         self.capacity = capacity
+        self.whole_buffer = whole_buffer
         self.length = 0
 
     def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
         batch, heads, _, dim = key_states.shape
         self.device = key_states.device
-        self.key_buffer = key_states.new_empty(batch, heads, self.capacity, dim)
-        self.value_buffer = value_states.new_empty(batch, value_states.shape[1], self.capacity, value_states.shape[3])
+        # Zeros, not garbage: masked columns still enter attention's matmuls (0 weight x NaN = NaN).
+        self.key_buffer = key_states.new_zeros(batch, heads, self.capacity, dim)
+        self.value_buffer = value_states.new_zeros(batch, value_states.shape[1], self.capacity, value_states.shape[3])
         self.keys = self.values = None
         self.is_initialized = True
 
@@ -67,8 +92,9 @@ class PreallocatedLayer(DynamicLayer):
         end = self.length + key_states.shape[-2]
         if end > self.capacity:
             raise RuntimeError(f"KV cache overflow: {end} positions, capacity {self.capacity}")
-        self.keys = _Append.apply(self.key_buffer, self.keys, key_states, self.length)
-        self.values = _Append.apply(self.value_buffer, self.values, value_states, self.length)
+        visible = self.capacity if self.whole_buffer else end
+        self.keys = _Append.apply(self.key_buffer, self.keys, key_states, self.length, visible)
+        self.values = _Append.apply(self.value_buffer, self.values, value_states, self.length, visible)
         self.length = end
         return self.keys, self.values
 
@@ -80,16 +106,24 @@ class PreallocatedLayer(DynamicLayer):
         self.keys = self.values = None
 
 
+def is_whole_buffer(cache) -> bool:
+    """Whether `cache` hands attention its whole buffer (then the masks must cover it)."""
+    layers = getattr(cache, "layers", None)
+    return bool(layers) and all(isinstance(layer, PreallocatedLayer) and layer.whole_buffer for layer in layers)
+
+
 def is_full_attention(config) -> bool:
     """Whether every layer of the model attends to every earlier position (no sliding window,
-    chunked or linear attention): the layouts this cache preallocates and `PassMasks` masks."""
+    chunked or linear attention): the layouts this cache preallocates."""
     layers = DynamicCache(config=config).layers
     return bool(layers) and all(type(layer) is DynamicLayer for layer in layers)
 
 
-def make_cache(config, capacity: int) -> DynamicCache:
-    """A cache for `capacity` positions: preallocated when the model's layers allow it."""
+def make_cache(config, columns: int, whole_buffer: bool = False) -> DynamicCache:
+    """A cache for `columns` positions: preallocated when the model's layers allow it (whole
+    buffer: `padded_capacity(columns)` columns, every one handed to attention)."""
     cache = DynamicCache(config=config)
     if is_full_attention(config):
-        cache.layers = [PreallocatedLayer(capacity) for _ in cache.layers]
+        capacity = padded_capacity(columns) if whole_buffer else columns
+        cache.layers = [PreallocatedLayer(capacity, whole_buffer) for _ in cache.layers]
     return cache

@@ -27,10 +27,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from coconut_lm.attention_masks import PassMasks
+from coconut_lm.attention_masks import PassMasks, prepared_format
 from coconut_lm.constants import IGNORE_INDEX
 from coconut_lm.generation import greedy_decode
-from coconut_lm.kv_cache import is_full_attention, make_cache
+from coconut_lm.kv_cache import is_full_attention, is_whole_buffer, make_cache
 
 OFFICIAL_PREFIX = "base_causallm."
 """Key prefix of state dicts saved by the official code (its wrapper's attribute name)."""
@@ -110,16 +110,22 @@ class CoconutModel(nn.Module):
         """(B, T) ids -> (B, T, H) input embeddings of the base model."""
         return self.base_model.get_input_embeddings()(input_ids)
 
-    def new_cache(self, capacity: int):
-        """An empty KV cache (the `transformers` `Cache` API) for `capacity` positions."""
-        return make_cache(self.base_model.config, capacity)
+    def _mask_format(self) -> str | None:
+        """The format of the masks we prepare, or None where `transformers` builds its own (other
+        attention implementations; other layouts: sliding windows, ...)."""
+        if not self._full_attention:
+            return None
+        return prepared_format(getattr(self.config, "_attn_implementation", None))
 
-    def pass_masks(self, key_mask: torch.Tensor) -> PassMasks:
-        """The attention masks of one multi-pass call over (B, K) `key_mask` (built once)."""
-        # Other layouts (sliding windows, ...) keep transformers' own masks, built in every call.
-        implementation = getattr(self.config, "_attn_implementation", None) if self._full_attention else None
+    def new_cache(self, columns: int):
+        """An empty KV cache (the `transformers` `Cache` API) for a call over `columns` positions."""
+        return make_cache(self.base_model.config, columns, whole_buffer=self._mask_format() is not None)
+
+    def pass_masks(self, key_mask: torch.Tensor, cache) -> PassMasks:
+        """The attention masks of a call over (B, K) `key_mask` with `cache` (from `new_cache(K)`,
+        or any other `transformers` cache, which gets the 2D mask)."""
         embedding = self.base_model.get_input_embeddings().weight
-        return PassMasks(key_mask, implementation, embedding.dtype)
+        return PassMasks(key_mask, self._mask_format() if is_whole_buffer(cache) else None, embedding.dtype)
 
     def base_forward(self, cache, last_logits_only: bool = False, **kwargs):
         """One call of the base model that extends `cache` in place."""
@@ -165,7 +171,7 @@ class CoconutModel(nn.Module):
         `masks` (default: built from `attention_mask`) may cover more columns, for generation.
         """
         if masks is None:
-            masks = self.pass_masks(attention_mask)
+            masks = self.pass_masks(attention_mask, cache)
         is_latent = input_ids == self.latent_token_id  # (B, T)
         # The one host sync of the call: how many passes this batch needs.
         columns = is_latent.any(0).nonzero().flatten().tolist()
@@ -230,7 +236,7 @@ class CoconutModel(nn.Module):
         position_ids = positions_from_mask(attention_mask)
         cache = self.new_cache(input_ids.shape[1] + max_new_tokens)
         new_columns = attention_mask.new_ones(attention_mask.shape[0], max_new_tokens)
-        masks = self.pass_masks(torch.cat([attention_mask, new_columns], dim=1))  # (B, T + n)
+        masks = self.pass_masks(torch.cat([attention_mask, new_columns], dim=1), cache)  # (B, T + n)
         run = self.prefill(input_ids, attention_mask, position_ids, cache, last_logits_only=True, masks=masks)
         new_tokens, num_steps = greedy_decode(
             self,

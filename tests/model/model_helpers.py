@@ -12,6 +12,10 @@ BOT, EOT, LATENT, EOS = 60, 61, 62, 0
 
 FAMILIES = {
     "gpt2": lambda: tf.GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=VOCAB, bos_token_id=1, eos_token_id=EOS),
+    # Eager attention: the additive-mask format of our prepared masks.
+    "gpt2_eager": lambda: tf.GPT2Config(
+        n_layer=2, n_embd=32, n_head=2, vocab_size=VOCAB, bos_token_id=1, eos_token_id=EOS, attn_implementation="eager"
+    ),
     "llama": lambda: tf.LlamaConfig(
         num_hidden_layers=2,
         hidden_size=32,
