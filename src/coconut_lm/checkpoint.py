@@ -9,15 +9,21 @@ A checkpoint is a folder (`<run>/checkpoints/step-00000012/`, or `<run>/best/`) 
                                      Python and NumPy RNG states (JSON)
     optimizer.pt                     AdamW state (tensors and numbers: loads with weights_only=True)
     rng_rank{R}.pt                   torch CPU/CUDA RNG states of each process (tensors)
+    manifest.json                    size and SHA-256 of every other file, written last
 
 It is written into a temporary folder and renamed into place, so a killed writer never leaves a
-half checkpoint that could be resumed. Loading never unpickles arbitrary objects: weights are
-safetensors and the `.pt` files are read with `torch.load(weights_only=True)`.
+half checkpoint that could be resumed; the manifest makes "complete and intact" checkable after
+the fact too (a truncated or deleted file, a full disk): resume skips a checkpoint that does not
+verify, saying which and why, and evaluation names the damaged file. Loading never unpickles
+arbitrary objects: weights are safetensors and the `.pt` files are read with
+`torch.load(weights_only=True)`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import random
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -26,7 +32,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from coconut_lm.io import atomic_write_text, write_json
+from coconut_lm.errors import UserError
+from coconut_lm.io import atomic_write_text, default_file_mode, write_json
+
+log = logging.getLogger(__name__)
 
 CHECKPOINTS = "checkpoints"
 """Sub-folder of the run folder with the rolling checkpoints."""
@@ -35,9 +44,10 @@ BEST = "best"
 CONFIG_FILE = "coconut_config.yaml"
 STATE_FILE = "trainer_state.json"
 OPTIMIZER_FILE = "optimizer.pt"
+MANIFEST_FILE = "manifest.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint is missing, incomplete or does not fit the run."""
 
 
@@ -141,8 +151,14 @@ def write_rng_file(folder: Path, rank: int) -> None:
 
 
 def publish(temp: Path, final: Path) -> None:
-    """Move a finished temporary folder into place, replacing an older one of the same name."""
-    if final.exists():
+    """Move a finished temporary folder into place, replacing an older one of the same name.
+
+    The swap is one `renameat2(RENAME_EXCHANGE)` where the system has it, so `final` never goes
+    missing; elsewhere the old folder is moved aside for the instant of the rename.
+    """
+    if final.exists() and _exchange(temp, final):
+        shutil.rmtree(temp, ignore_errors=True)  # now holds the old folder
+    elif final.exists():
         old = final.parent / f".old-{final.name}"
         shutil.rmtree(old, ignore_errors=True)
         final.rename(old)
@@ -152,18 +168,84 @@ def publish(temp: Path, final: Path) -> None:
         temp.rename(final)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux `renameat2`); False where that is not available."""
+    import ctypes
+    import os
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    ok = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+    return ok
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(folder: Path) -> None:
+    """The last file of a checkpoint: size and SHA-256 of every other file (modes normalised)."""
+    mode = default_file_mode()
+    files = {}
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.name != MANIFEST_FILE):
+        path.chmod(mode)  # some writers (temporary files renamed into place) leave 0600
+        files[path.name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+    write_json(folder / MANIFEST_FILE, {"files": files})
+
+
+def verify_checkpoint(folder: str | Path) -> None:
+    """Raise `CheckpointError` naming the first file of `folder` that is missing or damaged."""
+    folder = Path(folder)
+    manifest = folder / MANIFEST_FILE
+    if not manifest.is_file():
+        # Written before checkpoints had manifests: at least what a resume reads must be there.
+        for name in (STATE_FILE, CONFIG_FILE, OPTIMIZER_FILE, "config.json"):
+            if not (folder / name).is_file():
+                raise CheckpointError(f"{folder / name}: missing (incomplete checkpoint)")
+        return
+    try:
+        files = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+    except (ValueError, KeyError, TypeError, OSError):
+        raise CheckpointError(f"{manifest}: unreadable manifest (damaged checkpoint)") from None
+    for name, meta in files.items():
+        path = folder / name
+        if not path.is_file():
+            raise CheckpointError(f"{path}: missing (incomplete checkpoint)")
+        size = path.stat().st_size
+        if size != meta["bytes"]:
+            raise CheckpointError(f"{path}: {size} bytes, the manifest says {meta['bytes']} (damaged checkpoint)")
+        if _sha256(path) != meta["sha256"]:
+            raise CheckpointError(f"{path}: checksum differs from the manifest's (damaged checkpoint)")
+
+
 def list_checkpoints(run_dir: str | Path) -> list[Path]:
-    """Complete rolling checkpoints of a run, oldest first (temporary folders excluded)."""
+    """Rolling checkpoint folders of a run, oldest first (temporary folders excluded; not verified)."""
     folder = Path(run_dir) / CHECKPOINTS
     if not folder.is_dir():
         return []
-    found = [p for p in folder.iterdir() if p.is_dir() and p.name.startswith("step-") and (p / STATE_FILE).exists()]
+    found = [p for p in folder.iterdir() if p.is_dir() and p.name.startswith("step-")]
     return sorted(found, key=lambda p: int(p.name.split("-")[1]))
 
 
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
-    found = list_checkpoints(run_dir)
-    return found[-1] if found else None
+    """The newest rolling checkpoint that verifies; each newer one that does not is skipped with
+    a warning that says why."""
+    for folder in reversed(list_checkpoints(run_dir)):
+        try:
+            verify_checkpoint(folder)
+        except CheckpointError as e:
+            log.warning("skipping checkpoint %s: %s", folder, e)
+            continue
+        return folder
+    return None
 
 
 def prune_checkpoints(run_dir: str | Path, keep_last: int) -> None:

@@ -2,13 +2,20 @@
 
 Each module listed in `SUBCOMMANDS` defines `add_parser(subparsers)`, which adds its parser and
 sets `func` (called with the parsed namespace, returning an exit code or None).
+
+Errors follow one policy (`coconut_lm.errors`): a `UserError`, or a command's own
+`SystemExit("message")`, prints one line and exits with status 2; `--debug` (anywhere on the
+command line) shows the traceback instead. Logging is configured here, once.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
+
+from coconut_lm.errors import UserError, exit_with
 
 SUBCOMMANDS = (
     "coconut_lm.data.cli",  # coconut-lm data ...
@@ -25,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coconut-lm",
         description="Train and study Chain of Continuous Thought (Coconut) language models.",
+        epilog="--debug (anywhere): show the traceback of an error instead of its one line.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in SUBCOMMANDS:
@@ -33,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     # KEY=VALUE overrides may come after options (`train cfg.yaml --device cpu training.lr=3e-4`),
@@ -44,7 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
-    code = args.func(args)
+    try:
+        code = args.func(args)
+    except UserError as e:
+        if debug:
+            raise
+        raise exit_with(f"coconut-lm {args.command}: {e}") from None
+    except SystemExit as e:
+        if debug or not isinstance(e.code, str):
+            raise
+        raise exit_with(e.code) from None
     return int(code or 0)
 
 

@@ -24,13 +24,14 @@ from typing import Any, Literal
 
 import yaml
 
+from coconut_lm.errors import UserError
 from coconut_lm.methods import Method
 
 DEFAULT_MODEL = "openai-community/gpt2"
 """The paper's model (PAPER.md §3)."""
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration key is unknown, mistyped or holds a value that cannot work."""
 
 
@@ -92,6 +93,9 @@ class DataConfig:
         "error",
         "A sequence longer than the model's context: stop with an error naming the example, "
         "skip the example, or cut the sequence at the context size.",
+    )
+    duplicates: Literal["warn", "error", "ignore"] = doc(
+        "warn", "Training records that repeat an earlier one: warn with their count, stop, or accept silently."
     )
 
     def __post_init__(self) -> None:
@@ -268,11 +272,6 @@ def _type_ok(value: Any, tp: Any) -> tuple[bool, Any]:
         ) else value
     if tp is int:
         return isinstance(value, int) and not isinstance(value, bool), value
-    if tp is Method:
-        try:
-            return True, Method.parse(value)
-        except ValueError:
-            return False, value
     if isinstance(tp, type):
         return isinstance(value, tp), value
     return True, value
@@ -295,6 +294,12 @@ def build_dataclass(cls: type, values: dict, prefix: str = "") -> Any:
         if key not in names:
             raise ConfigError(f"{prefix}{key}: unknown key (known: {', '.join(sorted(names))})")
         tp = hints[key]
+        if tp is Method:
+            try:
+                kwargs[key] = Method.parse(value)
+            except ValueError as e:
+                raise ConfigError(f"{prefix}{key}: {e}") from None
+            continue
         if dataclasses.is_dataclass(tp):
             kwargs[key] = build_dataclass(tp, value or {}, f"{prefix}{key}.")
             continue
@@ -310,7 +315,10 @@ def apply_override(tree: dict, override: str) -> None:
     if "=" not in override:
         raise ConfigError(f"override {override!r}: expected KEY=VALUE, e.g. training.lr=3e-4")
     key, raw = override.split("=", 1)
-    value = yaml.safe_load(raw) if raw.strip() else None
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        raise ConfigError(f"override {override!r}: the value is not valid YAML") from None
     parts = key.strip().split(".")
     node = tree
     for part in parts[:-1]:
@@ -334,6 +342,18 @@ def config_from_dict(tree: dict, overrides: list[str] | tuple[str, ...] = ()) ->
     return build_dataclass(RunConfig, tree)
 
 
+def read_yaml(path: Path):
+    """A YAML file's content; a file that does not parse is a `ConfigError` naming line and column."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(f"{path}: {where}not valid YAML ({e.problem or e.context})") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ConfigError(f"{path}: cannot read it ({e})") from None
+
+
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
     """Read a YAML config (ours or an official args file), apply dotted overrides, validate."""
     tree: dict = {}
@@ -341,7 +361,7 @@ def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] 
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"{path}: no such config file")
-        tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        tree = read_yaml(path) or {}
         if not isinstance(tree, dict):
             raise ConfigError(f"{path}: expected a YAML mapping at the top level")
     return config_from_dict(tree, overrides)

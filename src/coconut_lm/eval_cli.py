@@ -13,15 +13,6 @@ import json
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from coconut_lm.train_cli import user_errors
-
-    try:
-        return _run_eval(args)
-    except user_errors() as e:
-        raise SystemExit(f"coconut-lm eval: {e}") from None
-
-
-def _run_eval(args: argparse.Namespace) -> int:
     import os
 
     from coconut_lm.evaluation import evaluate_checkpoint

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import torch
 
 from coconut_lm.distributed import DistEnv, gather_objects
+from coconut_lm.errors import InputError
 
 
 def extract_answer(text: str) -> str:
@@ -67,7 +68,7 @@ def set_num_thoughts(prompt: list[int], thought_id: int, k: int) -> list[int]:
     """`prompt` with its run of `thought_id` tokens replaced by k of them (k may be 0)."""
     positions = [i for i, t in enumerate(prompt) if t == thought_id]
     if not positions:
-        raise ValueError("--num-thoughts: the prompt has no thought tokens (this method uses none)")
+        raise InputError("--num-thoughts: the prompt has no thought tokens (this method uses none)")
     return prompt[: positions[0]] + [thought_id] * k + prompt[positions[-1] + 1 :]
 
 
@@ -200,7 +201,7 @@ def eval_prompts(split, stage: int, method, options, ids, num_thoughts: int | No
     if num_thoughts is not None:
         thought_id = ids.latent if method.uses_thoughts else ids.pause
         if thought_id is None:
-            raise ValueError(f"--num-thoughts: method {method.value} uses no thoughts")
+            raise InputError(f"--num-thoughts: method {method.value} uses no thoughts")
         prompts = [set_num_thoughts(p, thought_id, num_thoughts) for p in prompts]
     return prompts
 

@@ -13,10 +13,12 @@ import time
 from pathlib import Path
 from typing import Protocol
 
+from coconut_lm.errors import UserError
+
 METRICS_FILE = "metrics.jsonl"
 
 
-class TrackerUnavailable(RuntimeError):
+class TrackerUnavailable(UserError, RuntimeError):
     """An optional logging backend was asked for but is not installed."""
 
 

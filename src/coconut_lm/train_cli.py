@@ -18,25 +18,7 @@ def resolve_config_path(target: str) -> Path:
     return path / "config.yaml" if path.is_dir() else path
 
 
-def user_errors() -> tuple[type[Exception], ...]:
-    """Errors whose message says everything: printed without a traceback."""
-    from coconut_lm.checkpoint import CheckpointError
-    from coconut_lm.config import ConfigError
-    from coconut_lm.data.schema import DataError
-    from coconut_lm.tracking import TrackerUnavailable
-    from coconut_lm.training_data import SequenceTooLongError
-
-    return (ConfigError, DataError, CheckpointError, SequenceTooLongError, TrackerUnavailable)
-
-
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except user_errors() as e:
-        raise SystemExit(f"coconut-lm train: {e}") from None
-
-
-def _run(args: argparse.Namespace) -> int:
     from coconut_lm.config import defaults_yaml, load_config
     from coconut_lm.distributed import DistEnv, shutdown
     from coconut_lm.training import train

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import math
 import os
 import random
@@ -140,26 +141,35 @@ class Trainer:
                 model_state.pop(name, None)  # as save_pretrained does for tied weights
         optim_state = self._optimizer_state() if self.optimizer is not None else None
         temp = ckpt.temp_dir_for(final)
-        if self.env.is_main:
-            shutil.rmtree(temp, ignore_errors=True)
-            temp.mkdir(parents=True)
-        barrier(self.env)
-        ckpt.write_rng_file(temp, self.env.rank)
-        if self.env.is_main:
-            ckpt.capture_host_rng(self.state)
-            ckpt.write_checkpoint_files(
-                temp,
-                self.model.base_model,
-                self.bundle.tokenizer,
-                self.cfg.to_yaml(),
-                self.state,
-                optim_state,
-                model_state,
-            )
-        barrier(self.env)
-        if self.env.is_main:
-            ckpt.publish(temp, final)
-            ckpt.prune_checkpoints(self.run_dir, self.cfg.training.keep_last)
+        try:
+            if self.env.is_main:
+                shutil.rmtree(temp, ignore_errors=True)
+                temp.mkdir(parents=True)
+            barrier(self.env)
+            ckpt.write_rng_file(temp, self.env.rank)
+            if self.env.is_main:
+                ckpt.capture_host_rng(self.state)
+                ckpt.write_checkpoint_files(
+                    temp,
+                    self.model.base_model,
+                    self.bundle.tokenizer,
+                    self.cfg.to_yaml(),
+                    self.state,
+                    optim_state,
+                    model_state,
+                )
+            barrier(self.env)
+            if self.env.is_main:
+                ckpt.write_manifest(temp)  # last: every rank's files are in
+                ckpt.publish(temp, final)
+                ckpt.prune_checkpoints(self.run_dir, self.cfg.training.keep_last)
+        except OSError as e:
+            shutil.rmtree(temp, ignore_errors=True)  # earlier checkpoints are untouched
+            reason = "no space left on device" if e.errno == errno.ENOSPC else (e.strerror or str(e))
+            where = e.filename or temp
+            raise ckpt.CheckpointError(
+                f"{reason} while writing {where}; checkpoint {final.name} not saved, earlier ones are intact"
+            ) from None
         barrier(self.env)
 
     def save_rolling(self) -> None:

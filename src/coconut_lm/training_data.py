@@ -15,15 +15,19 @@ The trainer never looks inside examples; this module turns them into batches:
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from coconut_lm.constants import IGNORE_INDEX
+from coconut_lm.errors import UserError
 from coconut_lm.methods import Method
 
+log = logging.getLogger(__name__)
 
-class SequenceTooLongError(ValueError):
+
+class SequenceTooLongError(UserError, ValueError):
     """A training sequence does not fit the model's context."""
 
 
@@ -89,9 +93,11 @@ def build_stage_sequences(
     from coconut_lm.data.curriculum import Sequence, build_sequence
 
     out: list = []
+    cut: list[int] = []  # skipped or truncated examples
     for i, example in enumerate(split.tokenized):
         seq = build_sequence(example, stage, method, options, ids, rng)
         if max_length is not None and len(seq.input_ids) > max_length:
+            cut.append(i)
             if too_long == "error":
                 raise SequenceTooLongError(
                     f"{_describe(split, i)}: {len(seq.input_ids)} tokens at stage {stage}, more than the "
@@ -102,7 +108,45 @@ def build_stage_sequences(
             else:
                 seq = Sequence(list(seq.input_ids[:max_length]), list(seq.labels[:max_length]))
         out.append(seq)
+    if cut:
+        action = "skipped" if too_long == "skip" else "truncated"
+        log.warning(
+            "data.too_long=%s: %s %d of %d examples of %s at stage %d (longer than %d tokens): %s",
+            too_long,
+            action,
+            len(cut),
+            len(out),
+            split.path,
+            stage,
+            max_length,
+            _first_indices(cut),
+        )
     return out
+
+
+def _first_indices(indices: list[int], n: int = 5) -> str:
+    return ", ".join(map(str, indices[:n])) + (", ..." if len(indices) > n else "")
+
+
+def check_duplicates(split: SplitData, policy: str) -> None:
+    """Warn about (`warn`), refuse (`error`) or accept (`ignore`) records that repeat an earlier one."""
+    from coconut_lm.data.schema import DataError
+
+    first_seen: dict = {}
+    repeats: list[int] = []
+    for i, e in enumerate(split.examples):
+        key = (e["question"], tuple(e["steps"]), e["answer"])
+        if first_seen.setdefault(key, i) != i:
+            repeats.append(i)
+    if not repeats or policy == "ignore":
+        return
+    message = (
+        f"{split.path}: {len(repeats)} records repeat an earlier record (records {_first_indices(repeats)}); "
+        "set data.duplicates=ignore to accept them or data.duplicates=error to stop"
+    )
+    if policy == "error":
+        raise DataError(message)
+    log.warning("%s", message)
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> list[int]:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from coconut_lm.data.prosqa_stats import bfs_counts, children_lists
+from coconut_lm.errors import InputError
 from coconut_lm.evaluation import extract_answer, normalise_answer
 
 
@@ -73,7 +74,7 @@ class ProsQAGraph:
     def from_record(cls, record: dict) -> ProsQAGraph:
         missing = [k for k in ("idx_to_symbol", "edges", "root", "target") if k not in record]
         if missing:
-            raise ValueError(f"record has no graph fields {missing} (ProsQA format needed)")
+            raise InputError(f"record has no graph fields {missing} (ProsQA format needed)")
         names = list(record["idx_to_symbol"])
         edges = {(int(a), int(b)) for a, b in record["edges"]}
         return cls(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from coconut_lm.errors import InputError
 from coconut_lm.methods import Method
 
 DEFAULT_MAX_THOUGHTS = 6
@@ -78,7 +79,7 @@ def _load_plain_folder(folder: Path):
     ids = add_special_tokens(tokenizer)
     n_rows = base.get_input_embeddings().weight.shape[0]
     if max(ids.start_latent, ids.end_latent, ids.latent) >= n_rows:
-        raise ValueError(f"{folder}: the model has {n_rows} embeddings but the special tokens need more")
+        raise InputError(f"{folder}: the model has {n_rows} embeddings but the special tokens need more")
     return CoconutModel(base, ids.latent, ids.start_latent, ids.end_latent, ids.eos), tokenizer, ids
 
 
@@ -101,7 +102,7 @@ def load_analysis_model(path: str | Path, device: str | None = None, markers: bo
         max_thoughts = cfg.curriculum.max_latent_stage * cfg.curriculum.c_thought
     else:
         if not (folder / "config.json").is_file():
-            raise FileNotFoundError(f"{folder}: neither a checkpoint/run folder nor a transformers model folder")
+            raise InputError(f"{folder}: neither a checkpoint/run folder nor a transformers model folder")
         model, tokenizer, ids = _load_plain_folder(folder)
         model.to(torch.device(device or "cpu"))
         method, max_thoughts = Method.COCONUT, DEFAULT_MAX_THOUGHTS
@@ -130,7 +131,7 @@ def question_ids(records: list[dict], tokenizer) -> list[list[int]]:
 def batch_ranges(n: int, batch_size: int) -> Iterator[range]:
     """range(0, b), range(b, 2b), ... covering 0..n-1."""
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise InputError(f"batch_size must be >= 1, got {batch_size}")
     for start in range(0, n, batch_size):
         yield range(start, min(start + batch_size, n))
 

@@ -65,20 +65,6 @@ def run_values(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guarded(func):
-    """Run `func`, turning data and checkpoint errors into a one-line exit message."""
-
-    def run(args: argparse.Namespace) -> int:
-        from coconut_lm.data.schema import DataError
-
-        try:
-            return func(args)
-        except (DataError, ValueError, FileNotFoundError, OSError) as e:
-            raise SystemExit(f"coconut-lm analyze {args.analysis}: {e}") from None
-
-    return run
-
-
 def add_parser(subparsers) -> None:
     """Register `analyze` and its subcommands."""
     parser = subparsers.add_parser(
@@ -93,7 +79,7 @@ def add_parser(subparsers) -> None:
     _common(t, batch_size=16)
     t.add_argument("--num-thoughts", type=int, help="thoughts per question (default: the final stage's)")
     t.add_argument("--top-k", type=int, default=5, help="tokens listed per thought")
-    t.set_defaults(func=_guarded(run_thoughts))
+    t.set_defaults(func=run_thoughts)
 
     p = sub.add_parser("paths", help="forced switching after k thoughts; the six outcome categories")
     _common(p, batch_size=32)
@@ -102,7 +88,7 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--no-thought-markers", action="store_true", help="prompt with the question alone (CoT / No-CoT models)"
     )
-    p.set_defaults(func=_guarded(run_paths))
+    p.set_defaults(func=run_paths)
 
     v = sub.add_parser("values", help="implicit values of frontier nodes after thought 1 and 2")
     _common(v, batch_size=16)
@@ -112,6 +98,6 @@ def add_parser(subparsers) -> None:
     )
     v.add_argument("--height", choices=("shortest", "longest"), default="shortest", help="distance to a leaf")
     v.add_argument("--tree-question", type=int, default=0, help="question drawn as a search tree")
-    v.set_defaults(func=_guarded(run_values))
+    v.set_defaults(func=run_values)
 
     parser.set_defaults(func=lambda args: parser.print_help() or 2)

@@ -18,6 +18,7 @@ import torch
 
 from coconut_lm.analysis.categories import Category, ProsQAGraph, classify_output
 from coconut_lm.analysis.checkpoint_io import AnalysisModel, batch_ranges, question_ids
+from coconut_lm.errors import InputError
 
 PATHS_JSON = "paths.json"
 PATHS_PNG = "path_categories.png"
@@ -75,7 +76,7 @@ def analyze_paths(
     graphs = [ProsQAGraph.from_record(r) for r in records]  # fails early without graph fields
     ks = default_ks(am) if ks is None else list(ks)
     if am.slot_id is None and any(k > 0 for k in ks):
-        raise ValueError(f"prompts without thought markers hold no thoughts: k must be 0, got {ks}")
+        raise InputError(f"prompts without thought markers hold no thoughts: k must be 0, got {ks}")
     questions = question_ids(records, am.tokenizer)
     counts: dict[int, dict[str, int]] = {}
     accuracy: dict[int, float] = {}

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from coconut_lm.analysis.checkpoint_io import AnalysisModel, batch_ranges, question_ids, token_text
 from coconut_lm.data.collate import collate_prompts
+from coconut_lm.errors import InputError
 from coconut_lm.model import positions_from_mask
 
 THOUGHTS_JSON = "thoughts.json"
@@ -106,10 +107,10 @@ def analyze_thoughts(
 ) -> ThoughtsReport:
     """Decode every continuous thought of every question (see the module docstring)."""
     if not am.markers or not am.method.uses_thoughts:
-        raise ValueError(f"method {am.method.value!r} has no continuous thoughts to decode")
+        raise InputError(f"method {am.method.value!r} has no continuous thoughts to decode")
     k = am.max_thoughts if num_thoughts is None else num_thoughts
     if k < 1:
-        raise ValueError(f"num_thoughts must be >= 1, got {k}")
+        raise InputError(f"num_thoughts must be >= 1, got {k}")
     questions = question_ids(records, am.tokenizer)
     report = ThoughtsReport(k, top_k, _embedding_norms(am.model))
     for group in batch_ranges(len(records), batch_size):

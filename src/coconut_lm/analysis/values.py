@@ -37,6 +37,7 @@ from coconut_lm.analysis.categories import ProsQAGraph
 from coconut_lm.analysis.checkpoint_io import AnalysisModel, batch_ranges, question_ids
 from coconut_lm.data.collate import collate_prompts
 from coconut_lm.data.prosqa_stats import reachable
+from coconut_lm.errors import InputError
 from coconut_lm.model import positions_from_mask
 
 VALUE_PREFIX = "Every"
@@ -59,7 +60,7 @@ def frontier(graph: ProsQAGraph, k: int) -> list[int]:
 def node_heights(graph: ProsQAGraph, mode: str = "shortest") -> list[int]:
     """Each node's shortest (or longest) distance in edges to a leaf (a node with no child)."""
     if mode not in HEIGHT_MODES:
-        raise ValueError(f"height mode must be one of {HEIGHT_MODES}, got {mode!r}")
+        raise InputError(f"height mode must be one of {HEIGHT_MODES}, got {mode!r}")
     pick = min if mode == "shortest" else max
 
     @cache
@@ -75,7 +76,7 @@ def continuation_ids(tokenizer, prefix: str, name: str) -> list[int]:
     head = tokenizer.encode(prefix, add_special_tokens=False)
     whole = tokenizer.encode(f"{prefix} {name}", add_special_tokens=False)
     if whole[: len(head)] != head or len(whole) == len(head):
-        raise ValueError(f"the tokenizer merges {prefix!r} with {name!r}: no clean split for a value")
+        raise InputError(f"the tokenizer merges {prefix!r} with {name!r}: no clean split for a value")
     return whole[len(head) :]
 
 
@@ -223,7 +224,7 @@ def write_values_report(report: ValuesReport, records: list[dict], out_dir: str 
     data["parallelism"] = {str(k): v for k, v in parallelism(report).items()}
     paths = [write_json(out / VALUES_JSON, data)]
     if not 0 <= tree_question < len(records):
-        raise ValueError(f"tree question {tree_question} is not among the {len(records)} questions")
+        raise InputError(f"tree question {tree_question} is not among the {len(records)} questions")
     graph = ProsQAGraph.from_record(records[tree_question])
     node_values = {
         k: {r["node"]: r["value"] for r in report.questions[tree_question]["frontier"][k]} for k in report.ks

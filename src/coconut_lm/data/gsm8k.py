@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from coconut_lm.errors import UserError
 from coconut_lm.io import write_json
 
 ICOT_URL = (
@@ -39,7 +40,7 @@ SPLITS = {"icot": ("train", "valid", "test"), "openai": ("train", "test")}
 _EQUATION = re.compile(r"<<[^<>]*>>")
 
 
-class GSM8kFormatError(ValueError):
+class GSM8kFormatError(UserError, ValueError):
     """A line of a GSM8k source file could not be parsed; the message names file and line."""
 
 

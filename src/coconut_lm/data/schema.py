@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from coconut_lm.errors import UserError
+
 REQUIRED_FIELDS = ("question", "steps", "answer")
 """Keys every record must have."""
 
@@ -24,7 +26,7 @@ MAX_REPORTED = 20
 """How many problems one `DataError` lists before summarising the rest as a count."""
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A data file or record is malformed; the message names the file, record and field."""
 
 

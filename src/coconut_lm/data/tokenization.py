@@ -20,11 +20,12 @@ from dataclasses import dataclass
 import torch
 
 from coconut_lm.constants import ANSWER_PREFIX, END_LATENT, LATENT, PAUSE, START_LATENT
+from coconut_lm.errors import UserError
 
 log = logging.getLogger(__name__)
 
 
-class TokenizationMismatchError(ValueError):
+class TokenizationMismatchError(UserError, ValueError):
     """Tokenising an example's parts does not give the tokens of its whole text."""
 
 
