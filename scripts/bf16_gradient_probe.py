@@ -6,8 +6,8 @@ KV-cache layout, on real stage-k batches (a diagnosis for `scripts/check_gpu.sh`
 For each of a few training batches of the config's last stage it computes the gradient of the
 loss in fp32 with the math attention kernel (the reference), then in bf16 autocast with each
 attention kernel the device offers (default choice, math, memory-efficient, flash, cuDNN) and
-with each KV-cache layout (`whole`: attention sees the whole preallocated buffer under our mask,
-the default; `prefix`: the written prefix, masks built by transformers). It prints the relative
+with each KV-cache layout (`whole`: attention sees the whole preallocated buffer, the default on
+CUDA; `prefix`: the columns written so far). It prints the relative
 error of the whole gradient. Honest bf16 rounding gives about 1e-2; a kernel that mishandles a
 layout shows up as a much larger error in one row of the table. Dropout is off.
 """
@@ -60,15 +60,15 @@ def main() -> int:
     model = bundle.model.to(args.device).eval()  # eval: no dropout, so runs are comparable
     split = load_split(cfg.data.train_path, bundle.tokenizer)
     plan = plan_epoch(split, cfg.training.num_epochs - 1, cfg, bundle.ids, None, 1)
-    layouts = {"whole": model._mask_format, "prefix": lambda: None}
+    layouts = ("whole", "prefix")
     rows = []
     for b, chunk in enumerate(plan.batches[: args.batches]):
         batch = collate([plan.sequences[i] for i in chunk], bundle.ids.pad, bundle.ids.latent)
         batch = {k: v.to(args.device) for k, v in batch.items()}
-        model._mask_format = layouts["whole"]
+        model.kv_layout = "whole"
         reference = gradient(model, batch, False, SDPBackend.MATH, args.device)
-        for layout, mask_format in layouts.items():
-            model._mask_format = mask_format
+        for layout in layouts:
+            model.kv_layout = layout
             for name, kernel in KERNELS.items():
                 try:
                     grad = gradient(model, batch, True, kernel, args.device)
@@ -78,7 +78,7 @@ def main() -> int:
                 rel = float((grad - reference).norm() / reference.norm())
                 finite = bool(torch.isfinite(grad).all())
                 rows.append({"batch": b, "layout": layout, "kernel": name, "rel_error": rel, "finite": finite})
-        model._mask_format = layouts["whole"]
+        model.kv_layout = "auto"
     print(f"stage {plan.stage}, columns {batch['input_ids'].shape[1]} (last batch), device {args.device}")
     print("| batch | cache layout | kernel | relative error of the bf16 gradient | finite |")
     print("|---|---|---|---|---|")

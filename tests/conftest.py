@@ -36,3 +36,9 @@ MODEL_FAMILIES = ("gpt2", "gpt2_eager", "llama", "mistral", "qwen2")
 @pytest.fixture(params=MODEL_FAMILIES)
 def family(request) -> str:
     return request.param
+
+
+@pytest.fixture(params=("prefix", "whole"))
+def kv_layout(request) -> str:
+    """Both KV-cache layouts of `CoconutModel` (its default picks one by device)."""
+    return request.param

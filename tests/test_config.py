@@ -73,7 +73,7 @@ def test_yaml_and_overrides(tmp_path):
         ({"curriculum": {"pad_latent_to_max": "yes"}}, "curriculum.pad_latent_to_max: expected bool"),
         ({"training": {"reset_optimizer": "always"}}, "training.reset_optimizer: expected one of"),
         ({"method": "coconut", "curriculum": {"c_thought": 0}}, "curriculum.c_thought: must be >= 1 with coconut"),
-        ({"method": "latent"}, "method: expected Method"),
+        ({"method": "latent"}, "method: unknown method 'latent'; expected one of: cot, no_cot, coconut"),
         ({"model": {"from_config": {"n_layer": 2}, "tokenizer": "t"}}, "model.from_config: needs a `model_type`"),
         ({"model": {"from_config": {"model_type": "gpt2"}}}, "model.tokenizer: is required"),
     ],

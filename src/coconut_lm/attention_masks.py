@@ -2,10 +2,11 @@
 
 A Coconut forward makes k+1 base-model calls over one sequence and generation one more per new
 token. Left to itself, `transformers` rebuilds the 4D mask from the 2D padding mask in every call.
-`PassMasks` builds the call's whole (B, 1, C, C) mask once, over the C columns of the call's
-whole-buffer KV cache (`kv_cache.padded_capacity`), and a pass over columns [start, end) takes
-rows [start, end) of it: a slice, no work. The format is the one the model's attention
-implementation takes as an already prepared mask (`transformers` passes a 4D mask through):
+`PassMasks` builds the call's (B, 1, C, C) mask once, over the C columns of the call's
+preallocated KV cache, and a pass over columns [start, end) takes rows [start, end) of it (and
+columns [0, end) with a prefix-layout cache): a slice, no work. The format is the one the model's
+attention implementation takes as an already prepared mask (`transformers` passes a 4D mask
+through):
 
 - "sdpa": boolean, True where a query may attend to a key;
 - "eager": additive, 0 where allowed and the dtype's minimum elsewhere;
@@ -36,15 +37,18 @@ class PassMasks:
             ever attend to (for generation: the prompt, then ones for the new tokens).
         mask_format: `prepared_format(...)` of the model's attention implementation.
         dtype: the dtype of the model's input embeddings (the additive mask's dtype).
+        layout: the KV cache's (`kv_cache.cache_layout`): "whole" (attention sees all
+            `padded_capacity(K)` columns) or "prefix" (the columns written so far).
     """
 
-    def __init__(self, key_mask: torch.Tensor, mask_format: str | None, dtype: torch.dtype):
+    def __init__(self, key_mask: torch.Tensor, mask_format: str | None, dtype: torch.dtype, layout: str = "prefix"):
         self.key_mask = key_mask  # (B, K)
         self.format = mask_format
+        self.whole = layout == "whole"
         if mask_format is None:
             return
         batch, columns = key_mask.shape
-        capacity = padded_capacity(columns)
+        capacity = padded_capacity(columns) if self.whole else columns
         valid = torch.zeros(batch, capacity, dtype=torch.bool, device=key_mask.device)  # (B, C)
         valid[:, :columns] = key_mask.bool()
         position = torch.arange(capacity, device=key_mask.device)
@@ -59,4 +63,6 @@ class PassMasks:
     def __call__(self, start: int, end: int) -> torch.Tensor:
         if self.format is None:
             return self.key_mask[:, :end]  # (B, end)
-        return self.full[:, :, start:end]  # (B, 1, end - start, C)
+        if self.whole:
+            return self.full[:, :, start:end]  # (B, 1, end - start, C)
+        return self.full[:, :, start:end, :end]  # (B, 1, end - start, end)

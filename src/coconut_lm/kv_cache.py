@@ -106,10 +106,12 @@ class PreallocatedLayer(DynamicLayer):
         self.keys = self.values = None
 
 
-def is_whole_buffer(cache) -> bool:
-    """Whether `cache` hands attention its whole buffer (then the masks must cover it)."""
+def cache_layout(cache) -> str | None:
+    """ "whole" or "prefix" for a cache of `PreallocatedLayer`s, None for any other cache."""
     layers = getattr(cache, "layers", None)
-    return bool(layers) and all(isinstance(layer, PreallocatedLayer) and layer.whole_buffer for layer in layers)
+    if not layers or not all(isinstance(layer, PreallocatedLayer) for layer in layers):
+        return None
+    return "whole" if layers[0].whole_buffer else "prefix"
 
 
 def is_full_attention(config) -> bool:

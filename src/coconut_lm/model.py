@@ -30,7 +30,7 @@ from torch import nn
 from coconut_lm.attention_masks import PassMasks, prepared_format
 from coconut_lm.constants import IGNORE_INDEX
 from coconut_lm.generation import greedy_decode
-from coconut_lm.kv_cache import is_full_attention, is_whole_buffer, make_cache
+from coconut_lm.kv_cache import cache_layout, is_full_attention, make_cache
 
 OFFICIAL_PREFIX = "base_causallm."
 """Key prefix of state dicts saved by the official code (its wrapper's attribute name)."""
@@ -101,6 +101,10 @@ class CoconutModel(nn.Module):
         self._cache_kwarg = "cache" if "cache" in params else "past_key_values"
         self._supports_logits_to_keep = "logits_to_keep" in params
         self._full_attention = is_full_attention(base_model.config)
+        # KV cache layout (kv_cache.py): "whole" (attention sees the whole preallocated buffer:
+        # static shapes and aligned key tiles, for GPU kernels and CUDA graphs), "prefix" (the
+        # columns written so far: fewer keys, faster on CPU), or "auto" (whole on CUDA only).
+        self.kv_layout = "auto"
 
     @property
     def config(self):
@@ -119,13 +123,18 @@ class CoconutModel(nn.Module):
 
     def new_cache(self, columns: int):
         """An empty KV cache (the `transformers` `Cache` API) for a call over `columns` positions."""
-        return make_cache(self.base_model.config, columns, whole_buffer=self._mask_format() is not None)
+        whole = self.kv_layout == "whole" or (
+            self.kv_layout == "auto" and self.base_model.get_input_embeddings().weight.device.type == "cuda"
+        )
+        return make_cache(self.base_model.config, columns, whole_buffer=whole and self._mask_format() is not None)
 
     def pass_masks(self, key_mask: torch.Tensor, cache) -> PassMasks:
-        """The attention masks of a call over (B, K) `key_mask` with `cache` (from `new_cache(K)`,
-        or any other `transformers` cache, which gets the 2D mask)."""
+        """The attention masks of a call over (B, K) `key_mask` with `cache` (from `new_cache(K)`;
+        any other `transformers` cache gets the 2D mask, from which transformers builds its own)."""
+        layout = cache_layout(cache)
+        mask_format = self._mask_format() if layout is not None else None
         embedding = self.base_model.get_input_embeddings().weight
-        return PassMasks(key_mask, self._mask_format() if is_whole_buffer(cache) else None, embedding.dtype)
+        return PassMasks(key_mask, mask_format, embedding.dtype, layout or "prefix")
 
     def base_forward(self, cache, last_logits_only: bool = False, **kwargs):
         """One call of the base model that extends `cache` in place."""
@@ -179,10 +188,12 @@ class CoconutModel(nn.Module):
             raise ValueError("a thought in column 0 has no previous position to take a hidden state from")
         bounds = [0, *columns, input_ids.shape[1]]
         embeds = self.embed(input_ids)  # (B, T, H)
+        # One split, not a slice per pass: its backward is one concatenation, where slices
+        # would each fill a (B, T, H) gradient with zeros.
+        chunks = embeds.split([end - start for start, end in zip(bounds[:-1], bounds[1:])], dim=1)
         pass_embeds, logits, thoughts = [], [], []
         hidden = None  # (B, H): last hidden state of the previous pass
-        for start, end in zip(bounds[:-1], bounds[1:]):
-            x = embeds[:, start:end]  # (B, t, H)
+        for start, end, x in zip(bounds[:-1], bounds[1:], chunks):  # x: (B, t, H)
             if start > 0:  # `start` is a thought column: feed the previous hidden state back
                 thoughts.append(hidden)
                 first = torch.where(is_latent[:, start, None], hidden.to(x.dtype), x[:, 0])  # (B, H)

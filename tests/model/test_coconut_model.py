@@ -48,8 +48,9 @@ def labels_after_thoughts(ids, mask):
 
 
 @pytest.mark.parametrize("layout", ["first_aligned", "end_aligned"])
-def test_cached_passes_equal_naive_recompute(family, layout):
+def test_cached_passes_equal_naive_recompute(family, layout, kv_layout):
     model = make_model(family)
+    model.kv_layout = kv_layout
     rows = thought_rows([3, 1, 4, 0])
     ids, mask = first_thought_aligned(rows) if layout == "first_aligned" else left_pad(rows)
     out = model(ids, mask)
@@ -74,8 +75,9 @@ def test_zero_thoughts_equals_base_model(family):
     torch.testing.assert_close(out.loss, next_token_loss(ref.logits, labels))
 
 
-def test_gradient_flows_through_thoughts(family):
+def test_gradient_flows_through_thoughts(family, kv_layout):
     model = make_model(family).train()
+    model.kv_layout = kv_layout
     for m in model.modules():  # deterministic: no dropout
         if isinstance(m, torch.nn.Dropout):
             m.p = 0.0

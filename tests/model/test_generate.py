@@ -31,8 +31,9 @@ def until_eos(tokens: list[int]) -> list[int]:
     return tokens[: tokens.index(EOS) + 1] if EOS in tokens else tokens
 
 
-def test_batched_equals_single_and_uncached(family):
+def test_batched_equals_single_and_uncached(family, kv_layout):
     model = make_model(family)
+    model.kv_layout = kv_layout
     rows = prompts([3, 0, 5, 1])
     ids, mask = left_pad(rows)
     with torch.no_grad():
