@@ -201,13 +201,17 @@ def write_manifest(folder: Path) -> None:
     write_json(folder / MANIFEST_FILE, {"files": files})
 
 
-def verify_checkpoint(folder: str | Path) -> None:
-    """Raise `CheckpointError` naming the first file of `folder` that is missing or damaged."""
+def verify_checkpoint(folder: str | Path, resume: bool = False) -> None:
+    """Raise `CheckpointError` naming the first file of `folder` that is missing or damaged.
+
+    Without a manifest (folders written by hand or by older versions) only the files are checked
+    that inference (`resume`: training too) cannot do without.
+    """
     folder = Path(folder)
     manifest = folder / MANIFEST_FILE
     if not manifest.is_file():
-        # Written before checkpoints had manifests: at least what a resume reads must be there.
-        for name in (STATE_FILE, CONFIG_FILE, OPTIMIZER_FILE, "config.json"):
+        needed = ("config.json", CONFIG_FILE) + ((STATE_FILE, OPTIMIZER_FILE) if resume else ())
+        for name in needed:
             if not (folder / name).is_file():
                 raise CheckpointError(f"{folder / name}: missing (incomplete checkpoint)")
         return
@@ -240,7 +244,7 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     a warning that says why."""
     for folder in reversed(list_checkpoints(run_dir)):
         try:
-            verify_checkpoint(folder)
+            verify_checkpoint(folder, resume=True)
         except CheckpointError as e:
             log.warning("skipping checkpoint %s: %s", folder, e)
             continue

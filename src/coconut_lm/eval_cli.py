@@ -27,6 +27,7 @@ def run_eval(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         limit=args.limit,
         device=args.device,
+        too_long=args.too_long,
     )
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun every process evaluates a shard; rank 0 reports
@@ -42,8 +43,12 @@ def run_generate(args: argparse.Namespace) -> int:
     from coconut_lm.data.collate import collate_prompts
     from coconut_lm.data.curriculum import build_prompt
     from coconut_lm.data.tokenization import tokenize_examples
+    from coconut_lm.errors import InputError
     from coconut_lm.evaluation import extract_answer, load_for_inference, set_num_thoughts
+    from coconut_lm.modeling_setup import context_size
 
+    if args.max_new_tokens < 0:
+        raise InputError(f"--max-new-tokens: must be >= 0, got {args.max_new_tokens}")
     cfg, bundle, stage = load_for_inference(args.checkpoint, args.device)
     example = tokenize_examples(
         [{"question": args.question, "steps": [], "answer": ""}], bundle.tokenizer, check_concat=False
@@ -54,6 +59,12 @@ def run_generate(args: argparse.Namespace) -> int:
     if args.num_thoughts is not None:
         prompt = set_num_thoughts(
             prompt, bundle.ids.latent if cfg.method.uses_thoughts else bundle.ids.pause, args.num_thoughts
+        )
+    context = context_size(bundle.model, cfg.model)
+    if context is not None and len(prompt) + args.max_new_tokens > context:
+        raise InputError(
+            f"the question's prompt has {len(prompt)} tokens; with {args.max_new_tokens} new tokens that exceeds "
+            f"the model's context of {context} (use a shorter question or fewer --max-new-tokens)"
         )
     batch = collate_prompts([prompt], bundle.ids.pad)
     device = next(bundle.model.parameters()).device
@@ -83,7 +94,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--data", required=True, help="examples (JSON list or JSON Lines)")
     p.add_argument("--num-thoughts", type=int, help="override the number of continuous thoughts")
     p.add_argument("--stage", type=int, help="curriculum stage of the prompts (default: the checkpoint's)")
-    p.add_argument("--max-new-tokens", type=int, help="default: the run's evaluation.max_new_tokens")
+    p.add_argument("--max-new-tokens", type=int, help="default: the run's evaluation.max_new_tokens (0 means 0)")
+    p.add_argument(
+        "--too-long",
+        choices=("error", "skip", "truncate"),
+        help="a prompt that leaves no room for the new tokens in the model's context: stop, leave the "
+        "question out, or keep the prompt's last tokens (default: the run's data.too_long)",
+    )
     p.add_argument("--batch-size", type=int, help="questions per generate call")
     p.add_argument("--limit", type=int, help="only the first N examples")
     p.add_argument("--predictions", help="write one JSON line per question here")

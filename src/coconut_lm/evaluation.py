@@ -17,6 +17,7 @@ are sharded over processes (rank r takes r, r + world, ...) and the results gath
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ import torch
 
 from coconut_lm.distributed import DistEnv, gather_objects
 from coconut_lm.errors import InputError
+from coconut_lm.training_data import describe_example
+
+log = logging.getLogger(__name__)
 
 
 def extract_answer(text: str) -> str:
@@ -101,6 +105,41 @@ def full_params(model: torch.nn.Module):
             m.set_reshard_after_forward(True)
 
 
+def fit_prompts(
+    prompts: list[list[int]], split, context: int | None, max_new_tokens: int, policy: str = "error"
+) -> list[list[int] | None]:
+    """The prompts, each leaving room for `max_new_tokens` within the model's `context`.
+
+    A prompt that does not fit is, by `policy` (`data.too_long`): an `InputError` naming the
+    example and its length ("error"), left out of the evaluation (None, "skip"), or cut to its
+    last tokens, which keeps the thoughts and the question's end ("truncate").
+    """
+    if context is None:
+        return list(prompts)
+    room = context - max_new_tokens
+    if room < 1:
+        raise InputError(f"max_new_tokens {max_new_tokens} leaves no room for a prompt in the context of {context}")
+    out: list[list[int] | None] = []
+    cut: list[int] = []
+    for i, prompt in enumerate(prompts):
+        if len(prompt) <= room:
+            out.append(prompt)
+            continue
+        if policy == "error":
+            raise InputError(
+                f"{describe_example(split, i)}: prompt of {len(prompt)} tokens + {max_new_tokens} new tokens "
+                f"exceeds the model's context of {context}; use --too-long skip or truncate "
+                "(data.too_long), or fewer new tokens"
+            )
+        cut.append(i)
+        out.append(None if policy == "skip" else prompt[-room:])
+    if cut:
+        action = "left out" if policy == "skip" else "cut to their last tokens"
+        shown = ", ".join(map(str, cut[:5])) + (", ..." if len(cut) > 5 else "")
+        log.warning("%d prompts of %s longer than %d tokens %s: %s", len(cut), split.path, room, action, shown)
+    return out
+
+
 def _score(text: str, example: dict) -> tuple[str, bool, bool]:
     prediction = extract_answer(text)
     correct = prediction == normalise_answer(example["answer"])
@@ -147,12 +186,13 @@ def evaluate(
     max_new_tokens: int = 128,
     batch_size: int = 16,
 ) -> EvalResult:
-    """Generate for every prompt (`prompts[i]` belongs to `split.examples[i]`) and score.
+    """Generate for every prompt (`prompts[i]` belongs to `split.examples[i]`; None: left out)
+    and score.
 
     `model`: the `CoconutModel` (unwrapped from DDP; FSDP2-sharded models are unsharded for the
     call). Every process calls this; each returns the gathered result.
     """
-    mine = list(range(env.rank, len(prompts), env.world_size))
+    mine = [i for i in range(env.rank, len(prompts), env.world_size) if prompts[i] is not None]
     rows, seconds = [], 0.0
     was_training = model.training
     model.eval()
@@ -221,6 +261,7 @@ def load_for_inference(path: str, device: str | None = None):
         folder = best if (best / ckpt.CONFIG_FILE).is_file() else ckpt.latest_checkpoint(folder)
         if folder is None:
             raise ckpt.CheckpointError(f"{path}: neither a checkpoint folder nor a run folder with checkpoints")
+    ckpt.verify_checkpoint(folder)
     cfg = config_from_dict(ckpt.read_checkpoint_config(folder))
     bundle = build_model(cfg, folder)
     bundle.model.to(torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu"))
@@ -237,16 +278,27 @@ def evaluate_checkpoint(
     batch_size: int | None = None,
     limit: int | None = None,
     device: str | None = None,
+    too_long: str | None = None,
 ) -> EvalResult:
-    """Accuracy etc. of a checkpoint on a data file (see the module docstring)."""
+    """Accuracy etc. of a checkpoint on a data file (see the module docstring).
+
+    `max_new_tokens`, `batch_size`, `too_long`: default the run's (None); 0 new tokens means 0.
+    """
     from coconut_lm.distributed import init_distributed
+    from coconut_lm.modeling_setup import context_size
     from coconut_lm.training_data import load_split
 
     env = init_distributed(device)
     cfg, bundle, trained_stage = load_for_inference(path, str(env.device))
     split = load_split(data_path, bundle.tokenizer, limit)
     stage = trained_stage if stage is None else stage
+    if max_new_tokens is None:
+        max_new_tokens = cfg.evaluation.max_new_tokens
+    if max_new_tokens < 0:
+        raise InputError(f"--max-new-tokens: must be >= 0, got {max_new_tokens}")
     prompts = eval_prompts(split, stage, cfg.method, cfg.curriculum.options(), bundle.ids, num_thoughts)
+    context = context_size(bundle.model, cfg.model)
+    prompts = fit_prompts(prompts, split, context, max_new_tokens, too_long or cfg.data.too_long)
     return evaluate(
         bundle.model,
         bundle.tokenizer,
@@ -254,6 +306,6 @@ def evaluate_checkpoint(
         prompts,
         bundle.ids,
         env,
-        max_new_tokens or cfg.evaluation.max_new_tokens,
+        max_new_tokens,
         batch_size or cfg.evaluation.batch_size,
     )

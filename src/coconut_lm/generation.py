@@ -35,6 +35,8 @@ def greedy_decode(
     batch = first_logits.shape[0]
     device = first_logits.device
     tokens = torch.full((batch, max_new_tokens), eos_token_id, dtype=torch.long, device=device)
+    if max_new_tokens == 0:
+        return tokens, 0
     done = torch.zeros(batch, dtype=torch.bool, device=device)
     logits = first_logits
     position = next_position[:, None]  # (B, 1)

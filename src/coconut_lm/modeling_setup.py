@@ -43,10 +43,27 @@ def needs_special_embeddings(method: Method) -> bool:
     return method.uses_thoughts or method.uses_pause
 
 
-def load_tokenizer(source: str, trust_remote_code: bool = False):
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model", "vocab.txt")
+"""Any one of these makes a folder a tokenizer folder."""
+
+
+def load_tokenizer(source: str, trust_remote_code: bool = False, key: str = "model.tokenizer"):
+    """A tokenizer from a folder or a hub id; a path that holds none is a `ConfigError` naming it."""
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+    path = Path(source).expanduser()
+    if path.is_dir():
+        if not any((path / name).is_file() for name in TOKENIZER_FILES):
+            raise ConfigError(f"{key}: {source}: no tokenizer files in this folder (expected {TOKENIZER_FILES[0]})")
+    elif path.exists() or path.is_absolute() or source.startswith(".") or source.count("/") > 1:
+        raise ConfigError(f"{key}: {source}: no such tokenizer folder")
+    try:
+        return AutoTokenizer.from_pretrained(
+            str(path) if path.is_dir() else source, trust_remote_code=trust_remote_code
+        )
+    except (OSError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConfigError(f"{key}: cannot load a tokenizer from {source!r}: {first}") from None
 
 
 def _from_config(spec: dict, tokenizer):
@@ -55,6 +72,14 @@ def _from_config(spec: dict, tokenizer):
     kwargs = dict(spec)
     model_type = kwargs.pop("model_type")
     kwargs.setdefault("vocab_size", len(tokenizer))
+    if kwargs["vocab_size"] < len(tokenizer):
+        log.warning(
+            "model.from_config.vocab_size %d is smaller than the tokenizer's %d tokens: using %d",
+            kwargs["vocab_size"],
+            len(tokenizer),
+            len(tokenizer),
+        )
+        kwargs["vocab_size"] = len(tokenizer)
     for name in ("bos_token_id", "eos_token_id"):
         kwargs.setdefault(name, tokenizer.eos_token_id)
     try:
@@ -98,6 +123,11 @@ def _load_plain_state_dict(base, state_dict: dict, source: str) -> None:
         )
 
 
+def _tokenizer_source(mc: ModelConfig) -> tuple[str, str]:
+    """Where the tokenizer comes from, and the config key that says so."""
+    return (mc.tokenizer, "model.tokenizer") if mc.tokenizer else (mc.name_or_path, "model.name_or_path")
+
+
 def build_model(cfg: RunConfig, checkpoint: str | Path | None = None) -> ModelBundle:
     """The `CoconutModel`, tokenizer and special-token ids of a run (see the module doc)."""
     from coconut_lm.data.tokenization import add_special_tokens, init_new_token_embeddings
@@ -106,14 +136,16 @@ def build_model(cfg: RunConfig, checkpoint: str | Path | None = None) -> ModelBu
     mc: ModelConfig = cfg.model
     official_wrapped: dict | None = None
     if checkpoint is not None:
-        tokenizer = load_tokenizer(str(checkpoint))
+        tokenizer = load_tokenizer(str(checkpoint), key="checkpoint")
         base = load_pretrained(checkpoint)
     elif mc.init_from is not None and _is_folder_model(mc.init_from):
         has_tokenizer = (Path(mc.init_from) / "tokenizer_config.json").is_file()
-        tokenizer = load_tokenizer(mc.init_from if has_tokenizer else (mc.tokenizer or mc.name_or_path))
+        source, key = (mc.init_from, "model.init_from") if has_tokenizer else _tokenizer_source(mc)
+        tokenizer = load_tokenizer(source, key=key)
         base = load_pretrained(mc.init_from, mc.trust_remote_code)
     else:
-        tokenizer = load_tokenizer(mc.tokenizer or mc.name_or_path, mc.trust_remote_code)
+        source, key = _tokenizer_source(mc)
+        tokenizer = load_tokenizer(source, mc.trust_remote_code, key)
         if mc.from_config is not None:
             base = _from_config(mc.from_config, tokenizer)
         else:

@@ -37,10 +37,18 @@ from tqdm import tqdm
 from coconut_lm import checkpoint as ckpt
 from coconut_lm.config import ConfigError, RunConfig
 from coconut_lm.distributed import DistEnv, all_reduce_sum, barrier, unwrap, wrap_model
-from coconut_lm.evaluation import EvalResult, eval_prompts, evaluate, full_params
+from coconut_lm.evaluation import EvalResult, eval_prompts, evaluate, fit_prompts, full_params
 from coconut_lm.io import atomic_write_text
 from coconut_lm.modeling_setup import ModelBundle, context_size
-from coconut_lm.training_data import SplitData, build_stage_sequences, count_targets, micro_batch, plan_epoch
+from coconut_lm.run_lock import RunLock
+from coconut_lm.training_data import (
+    SplitData,
+    build_stage_sequences,
+    check_duplicates,
+    count_targets,
+    micro_batch,
+    plan_epoch,
+)
 
 
 def seed_everything(seed: int) -> None:
@@ -322,6 +330,7 @@ class Trainer:
     def generation_eval(self, stage: int) -> EvalResult:
         prompts = eval_prompts(self.val, stage, self.cfg.method, self.cfg.curriculum.options(), self.bundle.ids)
         e = self.cfg.evaluation
+        prompts = fit_prompts(prompts, self.val, self.max_length, e.max_new_tokens, self.cfg.data.too_long)
         return evaluate(
             unwrap(self.wrapped),
             self.bundle.tokenizer,
@@ -383,6 +392,12 @@ def _check_inputs(cfg: RunConfig) -> None:
         path = getattr(cfg.data, key)
         if path is not None and not Path(path).is_file():
             raise DataError(f"data.{key}: {path}: no such data file")
+    run_dir = Path(cfg.run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"run_dir: {run_dir} is a file, not a folder")
+    existing = next(p for p in (run_dir, *run_dir.absolute().parents) if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"run_dir: {run_dir}: permission denied ({existing} is not writable)")
 
 
 def train(cfg: RunConfig, device: str | None = None) -> dict:
@@ -399,17 +414,22 @@ def train(cfg: RunConfig, device: str | None = None) -> dict:
     _check_inputs(cfg)
     env = init_distributed(device)
     seed_everything(cfg.training.seed)
-    latest = ckpt.latest_checkpoint(cfg.run_dir)
-    if latest is not None:
-        ckpt.check_compatible(latest, cfg.method.value, configured_model_type(cfg))
-    bundle = build_model(cfg, latest)
-    write_run_config(cfg, env)
-    train_split = None
-    if not cfg.evaluation.only_eval:
-        train_split = load_split(cfg.data.train_path, bundle.tokenizer, cfg.data.max_train_examples)
-    val = load_split(cfg.data.val_path, bundle.tokenizer, cfg.data.max_val_examples) if cfg.data.val_path else None
-    tracker = build_tracker(cfg.logging, cfg.run_dir, env.is_main, cfg.to_dict())
-    try:
-        return Trainer(cfg, env, bundle, train_split, val, tracker, latest).fit()
-    finally:
-        tracker.close()
+    # Rank 0 writes the run folder: it holds it from before reading its checkpoints to the end.
+    with RunLock(cfg.run_dir) if env.is_main else nullcontext():
+        latest = ckpt.latest_checkpoint(cfg.run_dir)
+        if latest is not None:
+            ckpt.check_compatible(latest, cfg.method.value, configured_model_type(cfg))
+        bundle = build_model(cfg, latest)
+        train_split = None
+        if not cfg.evaluation.only_eval:
+            train_split = load_split(cfg.data.train_path, bundle.tokenizer, cfg.data.max_train_examples)
+            check_duplicates(train_split, cfg.data.duplicates)
+        val = None
+        if cfg.data.val_path:
+            val = load_split(cfg.data.val_path, bundle.tokenizer, cfg.data.max_val_examples)
+        write_run_config(cfg, env)  # only now: every input was read and validated
+        tracker = build_tracker(cfg.logging, cfg.run_dir, env.is_main, cfg.to_dict())
+        try:
+            return Trainer(cfg, env, bundle, train_split, val, tracker, latest).fit()
+        finally:
+            tracker.close()

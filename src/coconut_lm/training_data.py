@@ -74,7 +74,8 @@ def curriculum_rng(seed: int, epoch: int) -> random.Random:
     return random.Random(f"curriculum-{seed}-{epoch}")
 
 
-def _describe(split: SplitData, i: int) -> str:
+def describe_example(split: SplitData, i: int) -> str:
+    """`example i of FILE ('question start...')`, for messages."""
     question = split.examples[i]["question"]
     return f"example {i} of {split.path} ({question[:60]!r}{'...' if len(question) > 60 else ''})"
 
@@ -100,7 +101,7 @@ def build_stage_sequences(
             cut.append(i)
             if too_long == "error":
                 raise SequenceTooLongError(
-                    f"{_describe(split, i)}: {len(seq.input_ids)} tokens at stage {stage}, more than the "
+                    f"{describe_example(split, i)}: {len(seq.input_ids)} tokens at stage {stage}, more than the "
                     f"model's context of {max_length}; set data.too_long=skip or data.too_long=truncate"
                 )
             if too_long == "skip":

@@ -101,6 +101,6 @@ def test_missing_file(tmp_path):
 
 
 def test_validate_examples_is_a_value_error_naming_the_source():
-    with pytest.raises(ValueError, match=r"^1 problem\(s\) in my-source:"):
+    with pytest.raises(ValueError, match=r"^my-source: record 0: field .answer.: is empty$"):  # one problem: one line
         validate_examples([{"question": "q", "steps": [], "answer": ""}], "my-source")
     assert validate_examples([GOOD], "src") == [GOOD]

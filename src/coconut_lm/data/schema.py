@@ -74,6 +74,8 @@ def validate_examples(records: Any, source: str, line_numbers: Sequence[int] | N
         if line_numbers is not None:
             where += f" (line {line_numbers[i]})"
         problems.extend(_record_problems(record, where))
+    if len(problems) == 1:
+        raise DataError(problems[0])  # it names the file, record and field
     if problems:
         shown = problems[:MAX_REPORTED]
         if len(problems) > MAX_REPORTED:
