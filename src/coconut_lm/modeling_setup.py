@@ -162,7 +162,8 @@ def build_model(cfg: RunConfig, checkpoint: str | Path | None = None) -> ModelBu
         wanted = [ids.start_latent, ids.end_latent, ids.latent] + ([ids.pause] if ids.pause is not None else [])
         new = [i for i in wanted if i >= n_rows]
         if new:
-            init_new_token_embeddings(base, tokenizer, new, init_token=mc.init_token)
+            from_scratch = mc.from_config is not None and checkpoint is None
+            init_new_token_embeddings(base, tokenizer, new, init_token=mc.init_token, quiet=from_scratch)
     model = CoconutModel(base, ids.latent, ids.start_latent, ids.end_latent, ids.eos)
     if official_wrapped is not None:
         model.load_official_state_dict(official_wrapped)

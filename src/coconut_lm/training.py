@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from tqdm import tqdm
 
 from coconut_lm import checkpoint as ckpt
@@ -171,10 +172,11 @@ class Trainer:
                 ckpt.write_manifest(temp)  # last: every rank's files are in
                 ckpt.publish(temp, final)
                 ckpt.prune_checkpoints(self.run_dir, self.cfg.training.keep_last)
-        except OSError as e:
+        except (OSError, SafetensorError) as e:  # safetensors reports its own I/O errors
             shutil.rmtree(temp, ignore_errors=True)  # earlier checkpoints are untouched
-            reason = "no space left on device" if e.errno == errno.ENOSPC else (e.strerror or str(e))
-            where = e.filename or temp
+            full = getattr(e, "errno", None) == errno.ENOSPC or f"os error {errno.ENOSPC})" in str(e)
+            reason = "no space left on device" if full else (getattr(e, "strerror", None) or str(e))
+            where = getattr(e, "filename", None) or temp
             raise ckpt.CheckpointError(
                 f"{reason} while writing {where}; checkpoint {final.name} not saved, earlier ones are intact"
             ) from None

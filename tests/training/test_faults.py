@@ -165,13 +165,18 @@ def test_run_folder_not_writable(make_config, tmp_path, capsys):
         locked.chmod(0o700)
 
 
-def test_disk_full_while_checkpointing(make_config, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("writer", ["torch", "safetensors"])
+def test_disk_full_while_checkpointing(make_config, tmp_path, monkeypatch, capsys, writer):
+    from safetensors import SafetensorError
+
     run = trained_run(make_config, tmp_path, epochs=1)
     before = sorted(p.name for p in (run / "checkpoints").iterdir())
     write = ckpt.write_checkpoint_files
 
     def full_disk(folder, *args, **kwargs):
         write(folder, *args, **kwargs)
+        if writer == "safetensors":  # how safetensors reports it: its own exception type
+            raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
         raise OSError(errno.ENOSPC, "No space left on device", str(folder / ckpt.OPTIMIZER_FILE))
 
     monkeypatch.setattr(ckpt, "write_checkpoint_files", full_disk)

@@ -93,13 +93,16 @@ def _copy_rows(weight: torch.Tensor, token_ids: list[int], source: int | None, n
     weight[token_ids] = row.to(weight.dtype).expand(len(token_ids), -1).clone()  # (N, D)
 
 
-def init_new_token_embeddings(model, tokenizer, token_ids: list[int], init_token: str = "<<") -> None:
+def init_new_token_embeddings(
+    model, tokenizer, token_ids: list[int], init_token: str = "<<", quiet: bool = False
+) -> None:
     """Grow the model's vocabulary to `len(tokenizer)` and initialise the rows of `token_ids`.
 
     The rows (input embeddings, and the LM head's when it is not tied to them) are copied from
-    `init_token`'s row (official: GPT-2's "<<", which stabilises training, PAPER.md §2). When
-    `init_token` is not a single token of this tokenizer, the mean of the existing rows is used
-    and a note is logged. The embeddings are never shrunk (some models pad their vocabulary).
+    `init_token`'s row (official: GPT-2's "<<", which stabilises training; the official code's
+    `run.py`). When `init_token` is not a single token of this tokenizer, the mean of the existing
+    rows is used and a note is logged (not with `quiet`: a model trained from scratch has no
+    trained row to miss). The embeddings are never shrunk (some models pad their vocabulary).
     """
     n_old = model.get_input_embeddings().weight.shape[0]
     if n_old < len(tokenizer):
@@ -108,7 +111,7 @@ def init_new_token_embeddings(model, tokenizer, token_ids: list[int], init_token
     source = _init_source_row(tokenizer, init_token)
     if source is not None and source >= n_old:
         source = None  # a newly added token has no trained row to copy
-    if source is None:
+    if source is None and not quiet:
         log.warning(
             "init token %r is not a single token of this tokenizer; new token embeddings "
             "are initialised to the mean of the %d existing embeddings",
