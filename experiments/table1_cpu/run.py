@@ -36,7 +36,7 @@ from coconut_lm.methods import Method
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-PAPER = {  # PAPER.md §5: accuracy % (± std), new tokens, per data set
+PAPER = {  # docs/method.md §5: accuracy % (± std), new tokens, per data set
     "prosqa": {
         "cot": (77.5, 1.9, 49.4),
         "no_cot": (76.7, 1.0, 8.2),
@@ -195,7 +195,7 @@ def run_one(setting: Setting, data: dict, tokenizer_dir: Path, method: str, seed
 
 
 def thoughts_curve(setting: Setting, data: dict, seed: int = 0) -> list[dict]:
-    """Coconut accuracy with 0..max+1 thoughts at inference, one trained model (PAPER.md §5)."""
+    """Coconut accuracy with 0..max+1 thoughts at inference, one trained model (docs/method.md §5)."""
     from coconut_lm.checkpoint import latest_checkpoint
     from coconut_lm.evaluation import evaluate_checkpoint
 

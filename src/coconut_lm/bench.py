@@ -39,7 +39,7 @@ PRESETS = {
 
 @dataclass
 class BenchConfig:
-    """The benchmark's shape (defaults: the issue's reference shape)."""
+    """The benchmark's shape (defaults: the `default` preset)."""
 
     n_layer: int = 4
     """Transformer layers of the random GPT-2."""

@@ -28,7 +28,7 @@ from coconut_lm.errors import UserError
 from coconut_lm.methods import Method
 
 DEFAULT_MODEL = "openai-community/gpt2"
-"""The paper's model (PAPER.md §3)."""
+"""The paper's model (docs/method.md §3)."""
 
 
 class ConfigError(UserError, ValueError):
@@ -49,7 +49,7 @@ def _check(condition: bool, key: str, message: str) -> None:
 
 @dataclass
 class ModelConfig:
-    """Where the model and tokenizer come from (PAPER.md §3: GPT-2 124M)."""
+    """Where the model and tokenizer come from (docs/method.md §3: GPT-2 124M)."""
 
     name_or_path: str | None = doc(
         None, "Hub id or local folder of a causal LM; default openai-community/gpt2 (no from_config)."
@@ -106,7 +106,7 @@ class DataConfig:
 
 @dataclass
 class CurriculumConfig:
-    """The stage schedule (PAPER.md §2); field names are those of `CurriculumOptions`."""
+    """The stage schedule (docs/method.md §2); field names are those of `CurriculumOptions`."""
 
     c_thought: int = doc(1, "Continuous thoughts per removed reasoning step (c).")
     max_latent_stage: int = doc(6, "Last stage that removes one more step (past it: all steps).")
@@ -134,7 +134,7 @@ class CurriculumConfig:
 
 @dataclass
 class TrainingConfig:
-    """The optimisation loop (PAPER.md §3: AdamW lr 1e-4, weight decay 0.01, batch 128)."""
+    """The optimisation loop (docs/method.md §3: AdamW lr 1e-4, weight decay 0.01, batch 128)."""
 
     num_epochs: int = doc(50, "Epochs in all (stages included).")
     start_epoch: int = doc(0, "Skip the first epochs (official `resume`); the stage follows.")
@@ -213,7 +213,7 @@ SECTIONS = {
 class RunConfig:
     """A whole run: the method, the run folder and one section per concern."""
 
-    method: Method = doc(Method.COCONUT, "Training method (PAPER.md §4): " + ", ".join(m.value for m in Method))
+    method: Method = doc(Method.COCONUT, "Training method (docs/method.md §4): " + ", ".join(m.value for m in Method))
     run_dir: str = doc("runs/coconut", "Run folder: resolved config, metrics, checkpoints.")
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)

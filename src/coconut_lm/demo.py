@@ -1,6 +1,6 @@
 """`coconut-lm demo`: the first run a new user sees, from nothing but Python packages, on CPU.
 
-It generates a small ProsQA-style data set with the built-in generator (PAPER.md §6; graphs
+It generates a small ProsQA-style data set with the built-in generator (docs/method.md §6; graphs
 small enough for a CPU to learn), trains a byte-level BPE tokenizer on it, builds a small GPT-2
 from a config and trains it through the Coconut curriculum (stage 0 = chain of thought, then one
 more step replaced by a continuous thought per stage), validating every epoch. At the end it

@@ -1,6 +1,6 @@
 """Generation accuracy, CoT exact match, generated tokens, time and forward passes per question.
 
-Extraction follows the official code (PAPER.md; facebookresearch/coconut `run.py`), applied to
+Extraction follows the official code (facebookresearch/coconut `run.py`), applied to
 the decoded prompt + generation with special tokens skipped:
 
     answer = text.split("#")[-1].replace(",", "").strip()        # exact match with the answer

@@ -1,4 +1,4 @@
-"""The training methods of the paper's Table 1 (PAPER.md §4), as one enum."""
+"""The training methods of the paper's Table 1 (docs/method.md §4), as one enum."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The continuous-thought model: any Hugging Face causal LM, wrapped to reason in latent space.
 
-`CoconutModel` owns one idea (PAPER.md §1): at a thought position (`<|latent|>`), the input
+`CoconutModel` owns one idea (docs/method.md §1): at a thought position (`<|latent|>`), the input
 embedding is the last-layer hidden state of the previous position. Thought i depends on thought
 i-1, so a sequence with k thoughts needs k+1 forward passes; the KV cache carries every earlier
 position, so no position is computed twice, and gradients flow back through every thought.

@@ -8,7 +8,7 @@ Sources, in order of precedence:
    `model.from_config` (a fresh architecture) with `model.tokenizer`.
 
 The special tokens are always added to the tokenizer (as the official code does); the embedding
-rows are grown and initialised (copy of `model.init_token`, PAPER.md §2) only for the methods
+rows are grown and initialised (copy of `model.init_token`, docs/method.md §2) only for the methods
 whose sequences hold them, and only for rows the weights do not have yet.
 """
 

@@ -2,7 +2,7 @@
 
 `train(cfg)` runs a whole `RunConfig` (single process, or DDP/FSDP under `torchrun`):
 
-- each epoch trains the stage `epoch // epochs_per_stage` (PAPER.md §2; see `training_data`),
+- each epoch trains the stage `epoch // epochs_per_stage` (docs/method.md §2; see `training_data`),
   with its sequences rebuilt and reshuffled (seeded; the same global order for any world size);
 - AdamW is rebuilt when the stage changes (`training.reset_optimizer: stage`), every epoch
   (`epoch`, the official behaviour) or never;

@@ -13,7 +13,7 @@ from .helpers import make_trainer
 
 
 def test_stage_for_epoch():
-    cur = CurriculumConfig(c_thought=1, max_latent_stage=6, epochs_per_stage=5)  # ProsQA (PAPER.md §3)
+    cur = CurriculumConfig(c_thought=1, max_latent_stage=6, epochs_per_stage=5)  # ProsQA (docs/method.md §3)
     coconut = [stage_for_epoch(e, Method.COCONUT, cur) for e in range(50)]
     assert coconut[:5] == [0] * 5 and coconut[5] == 1 and coconut[34] == 6
     assert coconut[35:] == [7] * 15  # past max_latent_stage: the stage that drops every step, capped

@@ -1,4 +1,4 @@
-"""The paper's latent-reasoning analyses (PAPER.md §7): decoded thoughts, path categories, values.
+"""The paper's latent-reasoning analyses (docs/method.md §7): decoded thoughts, path categories, values.
 
 checkpoint_io   a checkpoint as a `CoconutModel` + tokenizer; data; forced prompts
 categories      the six outcome categories of a ProsQA output (pure text + graph)

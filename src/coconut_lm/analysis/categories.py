@@ -1,4 +1,4 @@
-"""The paper's six outcome categories of a ProsQA output (PAPER.md §7), from the text alone.
+"""The paper's six outcome categories of a ProsQA output (docs/method.md §7), from the text alone.
 
 An output (the text generated after the prompt, special tokens skipped) is split at the first
 "#": before it, the *chain* (step sentences); the *answer* is the official extraction (after

@@ -5,7 +5,7 @@ loaded with `coconut_lm.evaluation.load_for_inference`, so the method and curric
 or any folder `transformers` can read (weights + tokenizer, e.g. `save_pretrained` output): then
 the method is taken to be Coconut and the special tokens must already be in its tokenizer.
 
-Forced prompts (PAPER.md §7, "forced switching"): the question (+ "\\n", as in training), then
+Forced prompts (docs/method.md §7, "forced switching"): the question (+ "\\n", as in training), then
 `<bot> <latent>*k <eot>`; k = 0 gives `<bot><eot>`. Without thought markers (CoT, No-CoT, iCoT
 models) the prompt is the question alone; pause models get k `<|pause|>` tokens and no markers.
 

@@ -1,4 +1,4 @@
-"""`coconut-lm analyze thoughts|paths|values`: the paper's analyses (PAPER.md §7) of a checkpoint.
+"""`coconut-lm analyze thoughts|paths|values`: the paper's analyses (docs/method.md §7) of a checkpoint.
 
 coconut-lm analyze thoughts runs/gsm8k/best --data data/gsm8k/test.json --num 20 --out out/thoughts
 coconut-lm analyze paths runs/prosqa/best --data data/prosqa/test.json --out out/paths

@@ -1,4 +1,4 @@
-"""Forced switching to language after k thoughts, and the outcome categories (PAPER.md §7).
+"""Forced switching to language after k thoughts, and the outcome categories (docs/method.md §7).
 
 For each k (default 0..the model's final thought count) every question is prompted with
 question + `<bot>` + k thoughts + `<eot>` and decoded greedily with the same model; each output

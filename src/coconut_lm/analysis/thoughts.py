@@ -1,4 +1,4 @@
-"""Decoded continuous thoughts (PAPER.md §7): each thought through the LM head, its nearest token
+"""Decoded continuous thoughts (docs/method.md §7): each thought through the LM head, its nearest token
 embeddings, and its norm. Works on any data set.
 
 A thought is the last-layer hidden state fed back as the next input embedding (final norm

@@ -1,4 +1,4 @@
-"""Implicit values of the frontier nodes after thought 1 and 2: the latent search tree (PAPER.md §7).
+"""Implicit values of the frontier nodes after thought 1 and 2: the latent search tree (docs/method.md §7).
 
 Construction (the paper leaves the exact text position open; this is ours). With the prompt
 question + `<bot>` + k thoughts + `<eot>`, a model trained with the curriculum writes the

@@ -1,6 +1,6 @@
 """Batching: the training collator (first thoughts aligned) and the prompt collator.
 
-Training batches follow the official `MyCollator` + `DataCollatorWithPadding` (PAPER.md §1):
+Training batches follow the official `MyCollator` + `DataCollatorWithPadding` (docs/method.md §1):
 each row that holds a thought is left-padded so that its first `<|latent|>` falls in the same
 column as the latest first thought of the batch (this maximises KV-cache reuse in the thought
 passes); its position ids restart at 0 after that padding. Rows without thoughts are not

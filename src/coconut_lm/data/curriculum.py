@@ -1,5 +1,5 @@
 """The curriculum of every method: (example, stage, method, options) -> training sequence and
-evaluation prompt, as pure functions (PAPER.md §2 and §4).
+evaluation prompt, as pure functions (docs/method.md §2 and §4).
 
 Coconut at stage k (as the official `get_cot_latent_dataset`):
 

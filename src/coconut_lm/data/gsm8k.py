@@ -1,6 +1,6 @@
 """GSM8k converters to the official `{"question", "steps", "answer"}` format (`data gsm8k`).
 
-Two sources (PAPER.md §6):
+Two sources (docs/method.md §6):
 
 - the augmented iCoT text format the paper trains on, one example a line:
   `question||<<eq1>> <<eq2>> #### answer`; steps are the space-separated equations;

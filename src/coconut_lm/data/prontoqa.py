@@ -1,7 +1,7 @@
 """ProntoQA converter to the official `{"question", "steps", "answer"}` format (`data prontoqa`).
 
 Input: the JSON written by the official ProntoQA generator (asaparov/prontoqa, run with the
-paper's flags, PAPER.md §6): `{"example1": {"test_example": {"question", "query",
+paper's flags, docs/method.md §6): `{"example1": {"test_example": {"question", "query",
 "chain_of_thought": [...], "answer"}}, ...}`. As in the official Coconut preprocessing:
 question = question + " " + query; steps = the chain-of-thought sentences taken two at a time
 (sentences 1-2, 3-4, ...; an odd last one stands alone); answer "True" / "False"; split in file

@@ -1,4 +1,4 @@
-"""The ProsQA generator (the paper's Algorithm 1, §6 of PAPER.md) and the `data prosqa` /
+"""The ProsQA generator (the paper's Algorithm 1, docs/method.md §6) and the `data prosqa` /
 `data stats` subcommands.
 
 No official generator was released; this one follows the paper's description and was tuned so

@@ -1,6 +1,6 @@
 """The example schema: loading and validating `{"question", "steps", "answer"}` records.
 
-Files are the official JSON format (a list of records, PAPER.md §2) or JSON Lines (one record
+Files are the official JSON format (a list of records, docs/method.md §2) or JSON Lines (one record
 per line). Keys beyond the three required ones (e.g. ProsQA's `idx_to_symbol`, `edges`, `root`,
 `target`, `neg_target`) are kept as they are. Every problem is reported with the file, the
 record index and the field, and a malformed file is rejected as a whole, never half-loaded:

@@ -1,6 +1,6 @@
 """Tokenisation in the official format, and the special tokens with their embeddings.
 
-An example becomes (PAPER.md §2, as the official `dataset.get_dataset`):
+An example becomes (docs/method.md §2, as the official `dataset.get_dataset`):
 
     question + "\\n"   (with the tokenizer's own special tokens, e.g. a BOS)
     step + "\\n"       (each step, no special tokens)
