@@ -42,3 +42,9 @@ def family(request) -> str:
 def kv_layout(request) -> str:
     """Both KV-cache layouts of `CoconutModel` (its default picks one by device)."""
     return request.param
+
+
+@pytest.fixture
+def data_dir_optional() -> Path | None:
+    """`../shared/data` when present, else None (the test then covers generated data only)."""
+    return DATA if DATA.exists() else None
