@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from coconut_lm.distributed import DistEnv, gather_objects
+from coconut_lm.distributed import DistEnv, gather_objects, resolve_device
 from coconut_lm.errors import InputError
 from coconut_lm.training_data import describe_example
 
@@ -264,7 +264,7 @@ def load_for_inference(path: str, device: str | None = None):
     ckpt.verify_checkpoint(folder)
     cfg = config_from_dict(ckpt.read_checkpoint_config(folder))
     bundle = build_model(cfg, folder)
-    bundle.model.to(torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+    bundle.model.to(resolve_device(device))
     stage = ckpt.read_trainer_state(folder).stage if (folder / ckpt.STATE_FILE).is_file() else 0
     return cfg, bundle, stage
 

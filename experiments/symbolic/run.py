@@ -1,0 +1,170 @@
+"""Coconut vs CoT vs No-CoT on symbolic graph reasoning, at CPU budgets (a first budget study).
+
+    python experiments/symbolic/run.py --setting small --methods coconut cot no_cot --seeds 0 1 2
+    python experiments/symbolic/run.py --report                 # results.json -> RESULTS.md
+
+A setting fixes the graphs (the ProsQA generator's node count and answer depth), the amount of
+data, the model and the training budget; every method of a setting gets the same data, model,
+epochs and learning rate, and the seed changes only the initialisation and the training order.
+Data: `generate_splits` (seed 0) converted by `coconut-lm data symbolic`; the model is GPT-2
+from scratch. Coconut follows the curriculum with c = 1 up to `max_path` stages; CoT and No-CoT
+train for the same number of epochs. Each run is evaluated on the held-out test split with its
+last checkpoint; results accumulate in `results.json` (a run whose entry exists is skipped).
+Run folders (`runs/`) are not committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from coconut_lm.checkpoint import latest_checkpoint
+from coconut_lm.config import config_from_dict
+from coconut_lm.data.prosqa import ProsQAConfig, generate_splits
+from coconut_lm.data.symbolic import build_tokenizer, symbolic_example
+from coconut_lm.evaluation import evaluate_checkpoint
+from coconut_lm.io import write_json
+from coconut_lm.training import train
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Graphs, data, model and budget of one point of the study."""
+
+    min_nodes: int
+    max_nodes: int
+    min_path: int
+    max_path: int
+    train: int = 6000
+    valid: int = 200
+    test: int = 500
+    n_layer: int = 2
+    n_embd: int = 128
+    n_head: int = 4
+    epochs_per_stage: int = 3
+    lr: float = 1e-3
+    batch_size: int = 64
+
+    @property
+    def epochs(self) -> int:
+        return self.epochs_per_stage * (self.max_path + 1)
+
+
+SETTINGS = {
+    "small": Setting(min_nodes=9, max_nodes=12, min_path=2, max_path=3),
+    "medium": Setting(min_nodes=13, max_nodes=16, min_path=2, max_path=4),
+    "paper": Setting(min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=10000),
+}
+
+
+def prepare(name: str, setting: Setting) -> dict[str, Path]:
+    folder = HERE / "runs" / name / "data"
+    files = {split: folder / f"{split}.json" for split in ("train", "valid", "test")}
+    if all(p.is_file() for p in files.values()) and (folder / "tok").is_dir():
+        return {**files, "tok": folder / "tok"}
+    graphs = ProsQAConfig(
+        min_nodes=setting.min_nodes, max_nodes=setting.max_nodes, min_path=setting.min_path, max_path=setting.max_path
+    )
+    splits = generate_splits([setting.train, setting.valid, setting.test], seed=0, config=graphs)
+    import random
+
+    for (split, path), records in zip(files.items(), splits, strict=True):
+        converted = [symbolic_example(r, random.Random(f"{split}-{i}")) for i, r in enumerate(records)]
+        write_json(path, converted, indent=None)
+    return {**files, "tok": build_tokenizer(folder / "tok")}
+
+
+def run_config(name: str, setting: Setting, data: dict[str, Path], method: str, seed: int) -> dict:
+    return {
+        "method": method,
+        "run_dir": str(HERE / "runs" / name / f"{method}_s{seed}"),
+        "model": {
+            "from_config": {
+                "model_type": "gpt2",
+                "n_layer": setting.n_layer,
+                "n_embd": setting.n_embd,
+                "n_head": setting.n_head,
+                "n_positions": 512,
+            },
+            "tokenizer": str(data["tok"]),
+        },
+        "data": {"train_path": str(data["train"]), "val_path": str(data["valid"])},
+        "curriculum": {
+            "c_thought": 1,
+            "max_latent_stage": setting.max_path,
+            "epochs_per_stage": setting.epochs_per_stage,
+            "pad_latent_to_max": True,
+        },
+        "training": {
+            "num_epochs": setting.epochs,
+            "batch_size": setting.batch_size,
+            "lr": setting.lr,
+            "seed": seed,
+            "keep_last": 1,
+            "save_best": False,
+        },
+        "evaluation": {"max_new_tokens": 2 * setting.max_path + 4, "batch_size": 128, "every_epochs": setting.epochs},
+        "logging": {"progress_bar": False},
+    }
+
+
+def run_one(name: str, method: str, seed: int, results: dict) -> None:
+    key = f"{name}/{method}/s{seed}"
+    if key in results:
+        return
+    setting = SETTINGS[name]
+    data = prepare(name, setting)
+    cfg = config_from_dict(run_config(name, setting, data, method, seed))
+    start = time.time()
+    train(cfg, device="cpu")
+    minutes = (time.time() - start) / 60
+    result = evaluate_checkpoint(str(latest_checkpoint(cfg.run_dir)), str(data["test"]), device="cpu")
+    results[key] = {"accuracy": result.accuracy, "train_minutes": minutes, "mean_new_tokens": result.mean_new_tokens}
+    write_json(HERE / "results.json", results)
+    print(f"{key}: accuracy {result.accuracy:.3f}, {minutes:.1f} min", flush=True)
+
+
+def report(results: dict) -> str:
+    rows = ["| setting | method | accuracy % (mean ± std) | seeds | minutes per run |", "|---|---|---|---|---|"]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for key, r in results.items():
+        name, method, _ = key.split("/")
+        groups.setdefault((name, method), []).append(r)
+    for (name, method), runs in sorted(groups.items()):
+        acc = [100 * r["accuracy"] for r in runs]
+        spread = f" ± {statistics.stdev(acc):.1f}" if len(acc) > 1 else ""
+        minutes = statistics.mean(r["train_minutes"] for r in runs)
+        rows.append(f"| {name} | {method} | {statistics.mean(acc):.1f}{spread} | {len(acc)} | {minutes:.1f} |")
+    return "\n".join(rows) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--setting", choices=sorted(SETTINGS), default="small")
+    parser.add_argument("--methods", nargs="+", default=["coconut", "cot", "no_cot"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--report", action="store_true", help="only write RESULTS.md from results.json")
+    args = parser.parse_args()
+    path = HERE / "results.json"
+    results = json.loads(path.read_text()) if path.is_file() else {}
+    if not args.report:
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        for seed in args.seeds:
+            for method in args.methods:
+                run_one(args.setting, method, seed, results)
+    (HERE / "RESULTS.md").write_text(report(results))
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()
