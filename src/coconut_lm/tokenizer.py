@@ -55,7 +55,6 @@ def train_tokenizer(
     Returns `out_dir`, loadable with `transformers.AutoTokenizer.from_pretrained`.
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
     if vocab_size < 257:
         raise ValueError(f"vocab_size must be >= 257 (256 bytes + {EOS_TOKEN}), got {vocab_size}")
@@ -70,6 +69,14 @@ def train_tokenizer(
         show_progress=False,
     )
     tokenizer.train_from_iterator(iter_texts(sources), trainer=trainer)
+    return save_tokenizer(tokenizer, out_dir)
+
+
+def save_tokenizer(tokenizer, out_dir: str | os.PathLike) -> Path:
+    """Save a `tokenizers.Tokenizer` whose only special token is `EOS_TOKEN` (eos, bos, unk and
+    pad) as a `transformers` fast tokenizer in `out_dir`; returns `out_dir`."""
+    from transformers import PreTrainedTokenizerFast
+
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         bos_token=EOS_TOKEN,

@@ -33,9 +33,9 @@ from pathlib import Path
 
 from coconut_lm.errors import InputError
 from coconut_lm.io import write_json
+from coconut_lm.tokenizer import EOS_TOKEN, save_tokenizer
 
 EDGE_END, QUESTION, ROOT, ANSWER, NEWLINE = "|", "[Q]", "[R]", "###", "\n"
-EOS_TOKEN = "<|endoftext|>"
 DEFAULT_SYMBOLS = 32
 """Node symbols in the vocabulary (the released ProsQA graphs have at most 28 nodes)."""
 GRAPH_FIELDS = ("idx_to_symbol", "edges", "root", "target", "neg_target")
@@ -132,7 +132,6 @@ def build_tokenizer(out_dir: str | Path, num_symbols: int = DEFAULT_SYMBOLS) -> 
     the text back exactly, so answer and chain extraction work as on text data.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
 
     vocab = {token: i for i, token in enumerate(vocabulary(num_symbols))}
     tokenizer = Tokenizer(models.WordLevel(vocab, unk_token=EOS_TOKEN))
@@ -151,18 +150,7 @@ def build_tokenizer(out_dir: str | Path, num_symbols: int = DEFAULT_SYMBOLS) -> 
             decoders.Strip(" ", 0, 1),
         ]
     )
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        bos_token=EOS_TOKEN,
-        eos_token=EOS_TOKEN,
-        unk_token=EOS_TOKEN,
-        pad_token=EOS_TOKEN,
-        clean_up_tokenization_spaces=False,
-    )
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fast.save_pretrained(str(out_dir))
-    return out_dir
+    return save_tokenizer(tokenizer, out_dir)
 
 
 def run_symbolic(args) -> int:
