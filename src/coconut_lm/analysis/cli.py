@@ -4,6 +4,7 @@ coconut-lm analyze thoughts runs/gsm8k/best --data data/gsm8k/test.json --num 20
 coconut-lm analyze paths runs/prosqa/best --data data/prosqa/test.json --out out/paths
 coconut-lm analyze paths runs/prosqa-cot/best --data test.json --no-thought-markers --out out/cot
 coconut-lm analyze values runs/prosqa/best --data data/prosqa/test.json --out out/values
+coconut-lm analyze frontier runs/symbolic/best --data data/symbolic/test.json --out out/frontier
 
 Each writes JSON and PNG files into --out and prints a short summary.
 """
@@ -55,6 +56,16 @@ def run_paths(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_frontier(args: argparse.Namespace) -> int:
+    from coconut_lm.analysis.frontier import analyze_frontier, format_frontier_summary, write_frontier_report
+
+    am, records = _load(args)
+    report = analyze_frontier(am, records, args.batch_size)
+    print(format_frontier_summary(report))
+    _report(write_frontier_report(report, args.out))
+    return 0
+
+
 def run_values(args: argparse.Namespace) -> int:
     from coconut_lm.analysis.values import analyze_values, format_values_summary, write_values_report
 
@@ -69,7 +80,7 @@ def add_parser(subparsers) -> None:
     """Register `analyze` and its subcommands."""
     parser = subparsers.add_parser(
         "analyze",
-        help="the paper's analyses: decoded thoughts, path categories, implicit values",
+        help="the paper's analyses: decoded thoughts, path categories, implicit values, frontier",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -99,5 +110,9 @@ def add_parser(subparsers) -> None:
     v.add_argument("--height", choices=("shortest", "longest"), default="shortest", help="distance to a leaf")
     v.add_argument("--tree-question", type=int, default=0, help="question drawn as a search tree")
     v.set_defaults(func=run_values)
+
+    f = sub.add_parser("frontier", help="latent BFS over a test set: frontier mass, top-k, entropy, attention")
+    _common(f, batch_size=32)
+    f.set_defaults(func=run_frontier)
 
     parser.set_defaults(func=lambda args: parser.print_help() or 2)

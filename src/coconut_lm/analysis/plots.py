@@ -144,3 +144,35 @@ def plot_value_vs_height(points: dict[int, list[tuple[int, float, bool]]], mode:
         ax.set_ylim(-0.02, 1.02)
         ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_frontier(per_thought: list[dict], attention: list[list[dict]], mass_path, attention_path) -> list[Path]:
+    """Frontier mass, other-node mass and top-1/top-3 per thought; attention ratio per layer."""
+    plt = _pyplot()
+    rows = [r for r in per_thought if r["questions"]]
+    ks = [r["thought"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for key, label, style in (
+        ("frontier_mass", "mass on the frontier", "-o"),
+        ("other_node_mass", "mass on other nodes", "-s"),
+        ("top1", "correct branch is top-1", "--^"),
+        ("top3", "correct branch in top-3", "--v"),
+    ):
+        ax.plot(ks, [r[key] if r[key] is not None else float("nan") for r in rows], style, label=label)
+    ax.set_xlabel("continuous thought k")
+    ax.set_ylim(0, 1.02)
+    ax.set_xticks(ks)
+    ax.legend(fontsize=8)
+    ax.set_title("thought k read through the LM head (frontier = nodes k steps from the root)", fontsize=9)
+    first = _save(fig, mass_path)
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for row, layers in zip(per_thought, attention):
+        if row["questions"]:
+            ratios = [x["ratio"] if x["ratio"] is not None else float("nan") for x in layers]
+            ax.plot(range(len(layers)), ratios, "-o", label=f"thought {row['thought']}")
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("attention per frontier edge / per other edge")
+    ax.legend(fontsize=8)
+    second = _save(fig, attention_path)
+    return [first, second]
