@@ -13,6 +13,7 @@ DATA_SUBCOMMANDS = (
     "coconut_lm.data.prosqa",  # data prosqa, data stats
     "coconut_lm.data.render",  # data render
     "coconut_lm.data.symbolic",  # data symbolic
+    "coconut_lm.data.steps",  # data steps
 )
 
 

@@ -37,7 +37,7 @@ OPENAI_URL = "https://raw.githubusercontent.com/openai/grade-school-math/master/
 SPLITS = {"icot": ("train", "valid", "test"), "openai": ("train", "test")}
 """Splits `--download` can fetch, per format."""
 
-_EQUATION = re.compile(r"<<[^<>]*>>")
+EQUATION = re.compile(r"<<[^<>]*>>")
 
 
 class GSM8kFormatError(UserError, ValueError):
@@ -54,7 +54,7 @@ def parse_icot_line(line: str) -> dict:
         raise ValueError("no '####' before the answer")
     chain, answer = chain.rsplit("####", 1)
     steps = chain.split()
-    if bad := [s for s in steps if not _EQUATION.fullmatch(s)]:
+    if bad := [s for s in steps if not EQUATION.fullmatch(s)]:
         raise ValueError(f"step {bad[0]!r} is not a <<...>> equation")
     if not question.strip() or not answer.strip():
         raise ValueError("empty question or answer")
@@ -72,7 +72,7 @@ def parse_openai_row(row: dict) -> dict:
     answer = answer.replace(",", "").strip()
     if not answer:
         raise ValueError("empty answer")
-    return {"question": row["question"].strip(), "steps": _EQUATION.findall(reasoning), "answer": answer}
+    return {"question": row["question"].strip(), "steps": EQUATION.findall(reasoning), "answer": answer}
 
 
 def _convert_lines(path: str | os.PathLike, parse, kind: str) -> list[dict]:

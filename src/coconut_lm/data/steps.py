@@ -1,0 +1,201 @@
+"""Any chain-of-thought data set as curriculum input: free-text chains cut into steps (`data steps`).
+
+The curriculum replaces reasoning *steps* by continuous thoughts, one stage at a time, so every
+example needs its chain as a list of steps. Users' data sets have chains as free text; a
+splitter says where one step ends:
+
+- `lines`: one step per non-empty line;
+- `sentences`: one step per sentence (a `.`, `!` or `?` followed by white space and a capital,
+  digit or opening bracket/quote ends a sentence; decimals such as 3.5 do not);
+- `equations`: the `<<...>>` calculator annotations of GSM8k-style chains, in order;
+- `regex:PATTERN`: every match of PATTERN (its first group when it has one).
+
+    coconut-lm data steps --input train.jsonl --question-field question --chain-field answer \\
+        --answer-field answer --answer-after '####' --split equations --out train.json
+
+With `--answer-after MARK`, the answer is the text after the last MARK of the answer field, and
+when the chain comes from the same field, the chain is the text before it. Examples whose chain
+gives no step, or whose fields are missing or empty, are left out and reported with the reason;
+the statistics (steps per example) are printed and written beside the output (`.stats.json`).
+`--hub NAME` reads a Hugging Face dataset instead of a file (needs `pip install datasets` and
+the network; nothing else here touches it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections import Counter
+from pathlib import Path
+
+from coconut_lm.data.gsm8k import EQUATION
+from coconut_lm.errors import InputError
+from coconut_lm.io import write_json
+
+SPLITTERS = ("lines", "sentences", "equations", "regex:PATTERN")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'\[])")
+
+
+def split_steps(chain: str, how: str) -> list[str]:
+    """The steps of one chain (see the module docstring); `how` is one of `SPLITTERS`."""
+    if how == "lines":
+        return [line.strip() for line in chain.splitlines() if line.strip()]
+    if how == "sentences":
+        return [s.strip() for s in _SENTENCE_END.split(chain.strip()) if s.strip()]
+    if how == "equations":
+        return EQUATION.findall(chain)
+    if how.startswith("regex:"):
+        pattern = compile_pattern(how)
+        found = [m.group(1) if pattern.groups else m.group(0) for m in pattern.finditer(chain)]
+        return [s.strip() for s in found if s.strip()]
+    raise InputError(f"--split {how!r}: expected one of {', '.join(SPLITTERS)}")
+
+
+def compile_pattern(how: str) -> re.Pattern:
+    try:
+        return re.compile(how.removeprefix("regex:"))
+    except re.error as e:
+        raise InputError(f"--split {how!r}: not a regular expression ({e})") from None
+
+
+def read_records(path: str | Path) -> list:
+    """A JSON list or JSON Lines file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"{path}: cannot read it ({e.strerror})") from None
+    if text.lstrip().startswith("["):
+        try:
+            return json.loads(text)
+        except ValueError as e:
+            raise InputError(f"{path}: not valid JSON ({e})") from None
+    records = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except ValueError as e:
+                raise InputError(f"{path}:{n}: not valid JSON ({e})") from None
+    return records
+
+
+def convert(
+    records: list,
+    question_field: str,
+    chain_field: str,
+    answer_field: str,
+    how: str,
+    answer_after: str | None = None,
+) -> tuple[list[dict], list[dict]]:
+    """(examples in the project's schema, [{index, reason}] of the records left out)."""
+    if how.startswith("regex:"):
+        compile_pattern(how)  # a bad pattern is the user's error, not each record's
+    elif how not in SPLITTERS:
+        split_steps("", how)
+    examples, failed = [], []
+    for i, record in enumerate(records):
+        try:
+            examples.append(_example(record, question_field, chain_field, answer_field, how, answer_after))
+        except ValueError as e:
+            failed.append({"index": i, "reason": str(e)})
+    return examples, failed
+
+
+def _field(record, name: str) -> str:
+    if not isinstance(record, dict) or name not in record:
+        raise ValueError(f"no field {name!r}")
+    value = record[name]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"field {name!r} is empty or not text")
+    return value
+
+
+def _example(record, question_field, chain_field, answer_field, how, answer_after) -> dict:
+    question, chain, answer = (_field(record, f) for f in (question_field, chain_field, answer_field))
+    if answer_after is not None:
+        if answer_after not in answer:
+            raise ValueError(f"no {answer_after!r} in field {answer_field!r}")
+        before, answer = answer.rsplit(answer_after, 1)
+        answer = answer.replace(",", "").strip() if answer_after == "####" else answer.strip()
+        if chain_field == answer_field:
+            chain = before
+        if not answer:
+            raise ValueError(f"nothing after {answer_after!r}")
+    steps = split_steps(chain, how)
+    if not steps:
+        raise ValueError(f"the chain gives no step with --split {how}")
+    return {"question": question.strip(), "steps": steps, "answer": answer.strip()}
+
+
+def statistics_of(examples: list[dict], failed: list[dict], total: int) -> dict:
+    counts = [len(e["steps"]) for e in examples]
+    return {
+        "records": total,
+        "examples": len(examples),
+        "left_out": len(failed),
+        "steps_per_example": {
+            "mean": statistics.mean(counts) if counts else 0.0,
+            "median": statistics.median(counts) if counts else 0,
+            "min": min(counts, default=0),
+            "max": max(counts, default=0),
+            "histogram": dict(sorted(Counter(counts).items())),
+        },
+        "reasons": dict(Counter(f["reason"] for f in failed).most_common()),
+        "first_left_out": failed[:10],
+    }
+
+
+def format_statistics(stats: dict) -> str:
+    s = stats["steps_per_example"]
+    lines = [
+        f"{stats['examples']} of {stats['records']} records converted, {stats['left_out']} left out",
+        f"steps per example: mean {s['mean']:.2f}, median {s['median']}, min {s['min']}, max {s['max']}",
+        "histogram (steps: examples): " + ", ".join(f"{k}: {v}" for k, v in s["histogram"].items()),
+    ]
+    lines += [f"left out ({n}): {reason}" for reason, n in stats["reasons"].items()]
+    return "\n".join(lines)
+
+
+def _hub_records(name: str, split: str) -> list:
+    try:
+        import datasets
+    except ImportError:
+        raise InputError("--hub needs the datasets package: pip install datasets") from None
+    return list(datasets.load_dataset(name, split=split))
+
+
+def run_steps(args) -> int:
+    """`coconut-lm data steps`."""
+    if (args.input is None) == (args.hub is None):
+        raise InputError("give exactly one of --input FILE or --hub DATASET")
+    records = read_records(args.input) if args.input else _hub_records(args.hub, args.hub_split)
+    examples, failed = convert(
+        records, args.question_field, args.chain_field, args.answer_field, args.split, args.answer_after
+    )
+    stats = statistics_of(examples, failed, len(records))
+    out = Path(args.out)
+    write_json(out, examples, indent=None)
+    write_json(out.with_suffix(".stats.json"), stats)
+    print(format_statistics(stats))
+    print(f"wrote {out} and {out.with_suffix('.stats.json')}")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "steps", help="cut free-text chains of thought into curriculum steps (any JSON / JSONL data set)"
+    )
+    p.add_argument("--input", help="a JSON list or JSON Lines file")
+    p.add_argument("--hub", help="a Hugging Face dataset name instead (needs `datasets` and the network)")
+    p.add_argument("--hub-split", default="train", help="its split (default: train)")
+    p.add_argument("--question-field", default="question")
+    p.add_argument("--chain-field", default="chain")
+    p.add_argument("--answer-field", default="answer")
+    p.add_argument("--answer-after", help="the answer is the text after the last occurrence of this marker")
+    p.add_argument("--split", required=True, help="lines, sentences, equations or regex:PATTERN")
+    p.add_argument("--out", required=True, help="output JSON file (the project's schema)")
+    p.set_defaults(func=run_steps)
