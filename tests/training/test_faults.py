@@ -153,6 +153,16 @@ def test_yaml_that_does_not_parse(tmp_path, capsys):
     assert line.startswith(f"coconut-lm train: {path}: line 4, column ") and "not valid YAML" in line
 
 
+def test_run_folder_not_writable_is_refused_before_loading(make_config, tmp_path, monkeypatch, capsys):
+    import coconut_lm.training as training
+
+    monkeypatch.setattr(training.os, "access", lambda path, mode: False)  # as a read-only folder answers
+    monkeypatch.setattr(training, "build_model", lambda *a, **k: pytest.fail("loaded a model first"), raising=False)
+    path = write_config(tmp_path / "c.yaml", make_config(run_dir=str(tmp_path / "run")))
+    line = fails(["train", str(path)], capsys)
+    assert line == f"coconut-lm train: run_dir: {tmp_path / 'run'}: permission denied ({tmp_path} is not writable)"
+
+
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes anywhere: no mode bites")
 def test_run_folder_not_writable(make_config, tmp_path, capsys):
     locked = tmp_path / "locked"
