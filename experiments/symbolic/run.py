@@ -58,12 +58,20 @@ class Setting:
 
 SETTINGS = {
     "small": Setting(min_nodes=9, max_nodes=12, min_path=2, max_path=3),
+    # the same graphs, a bigger model trained twice as long per stage
+    "small_long": Setting(
+        min_nodes=9, max_nodes=12, min_path=2, max_path=3, n_layer=3, n_embd=192, n_head=6, epochs_per_stage=6
+    ),
     "medium": Setting(min_nodes=13, max_nodes=16, min_path=2, max_path=4),
     "paper": Setting(min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=10000),
 }
 
 
 def prepare(name: str, setting: Setting) -> dict[str, Path]:
+    graphs_of = {
+        k: (v.min_nodes, v.max_nodes, v.min_path, v.max_path, v.train, v.valid, v.test) for k, v in SETTINGS.items()
+    }
+    name = next(k for k, v in graphs_of.items() if v == graphs_of[name])  # settings with the same graphs share data
     folder = HERE / "runs" / name / "data"
     files = {split: folder / f"{split}.json" for split in ("train", "valid", "test")}
     if all(p.is_file() for p in files.values()) and (folder / "tok").is_dir():
@@ -126,7 +134,11 @@ def run_one(name: str, method: str, seed: int, results: dict) -> None:
     minutes = (time.time() - start) / 60
     result = evaluate_checkpoint(str(latest_checkpoint(cfg.run_dir)), str(data["test"]), device="cpu")
     results[key] = {"accuracy": result.accuracy, "train_minutes": minutes, "mean_new_tokens": result.mean_new_tokens}
-    write_json(HERE / "results.json", results)
+    write_json(Path(cfg.run_dir) / "result.json", results[key])
+    path = HERE / "results.json"  # other workers may have added runs since this one started
+    on_disk = json.loads(path.read_text()) if path.is_file() else {}
+    results.update({k: v for k, v in on_disk.items() if k not in results})
+    write_json(path, dict(sorted(results.items())))
     print(f"{key}: accuracy {result.accuracy:.3f}, {minutes:.1f} min", flush=True)
 
 
