@@ -258,7 +258,8 @@ class Trainer:
             initial=state.step_in_epoch,
             dynamic_ncols=True,
             desc=f"epoch {state.epoch + 1}/{t.num_epochs} stage {plan.stage}",
-            disable=not (self.env.is_main and self.cfg.logging.progress_bar),
+            # None: tqdm's own test, no bar when stderr is not a terminal (a log file gets no updates)
+            disable=None if self.env.is_main and self.cfg.logging.progress_bar else True,
         )
         for g in range(state.step_in_epoch, len(plan.batches)):
             start = time.perf_counter()
