@@ -38,8 +38,8 @@ if [ "$NPROC" -lt 2 ]; then echo "one GPU: multi-process checks skipped"; exit 0
 
 "$TORCHRUN" --standalone --nproc_per_node "$NPROC" -m coconut_lm train "$WORK/ddp.yaml"
 "$TORCHRUN" --standalone --nproc_per_node "$NPROC" -m coconut_lm train "$WORK/fsdp.yaml"
-"$TORCHRUN" --standalone --nproc_per_node "$NPROC" -m coconut_lm train "$WORK/fsdp_kill.yaml" \
-  training.debug_kill_after_step=5 || true
+COCONUT_LM_TEST_KILL_AFTER_STEP=5 \
+  "$TORCHRUN" --standalone --nproc_per_node "$NPROC" -m coconut_lm train "$WORK/fsdp_kill.yaml" || true
 "$TORCHRUN" --standalone --nproc_per_node "$NPROC" -m coconut_lm train "$WORK/fsdp_kill"
 
 "$PY" - "$WORK" <<'PYEOF'

@@ -1,6 +1,6 @@
 """`coconut-lm bench` at toy size: every figure is there and sane (timings are not asserted)."""
 
-from coconut_lm.bench import BenchConfig, format_table, run_bench
+from coconut_lm.apps.bench import BenchConfig, format_table, run_bench
 
 
 def test_bench_reports_every_measurement():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 import yaml
 
-from coconut_lm.config import ConfigError, RunConfig, config_from_dict, defaults_yaml, load_config
-from coconut_lm.methods import Method
+from coconut_lm.data.methods import Method
+from coconut_lm.run.config import ConfigError, RunConfig, config_from_dict, defaults_yaml, load_config
 
 OURS = """
 method: coconut
@@ -90,7 +91,8 @@ def test_bad_override_and_missing_file(tmp_path):
         load_config(tmp_path / "nope.yaml")
 
 
-def test_official_args_file(tmp_path, capsys):
+def test_official_args_file(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="coconut_lm")
     path = tmp_path / "prosqa_coconut.yaml"
     path.write_text(OFFICIAL)
     cfg = load_config(path)
@@ -101,7 +103,7 @@ def test_official_args_file(tmp_path, capsys):
     assert cfg.training.reset_optimizer == "epoch"  # official: AdamW rebuilt every epoch
     assert cfg.model.name_or_path == "openai-community/gpt2" and cfg.model.init_from is None
     assert cfg.run_dir == "/ckpts/prosqa-coconut" and cfg.evaluation.max_new_tokens == 128
-    assert "batch_size_training -> training.batch_size" in capsys.readouterr().out
+    assert "batch_size_training -> training.batch_size" in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from conftest import DATA, require
 
 from coconut_lm.cli import main
-from coconut_lm.data.gsm8k import GSM8kFormatError, convert_icot, convert_openai, parse_icot_line
+from coconut_lm.data.datasets.gsm8k import GSM8kFormatError, convert_icot, convert_openai, parse_icot_line
 
 GSM = DATA / "gsm8k"
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import DATA, require
 
 from coconut_lm.cli import main
-from coconut_lm.data.prontoqa import convert_prontoqa, pair_sentences, split_records
+from coconut_lm.data.datasets.prontoqa import convert_prontoqa, pair_sentences, split_records
 
 RAW = DATA / "prontoqa" / "5hop_0shot_random.json"
 

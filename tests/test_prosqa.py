@@ -9,8 +9,8 @@ import pytest
 from conftest import DATA, require
 
 from coconut_lm.cli import main
-from coconut_lm.data import prosqa
-from coconut_lm.data.prosqa import (
+from coconut_lm.data.datasets import prosqa
+from coconut_lm.data.datasets.prosqa import (
     CONCEPT_NAMES,
     ENTITY_NAMES,
     ProsQAConfig,
@@ -19,7 +19,7 @@ from coconut_lm.data.prosqa import (
     question_key,
     sample_graph,
 )
-from coconut_lm.data.prosqa_stats import (
+from coconut_lm.data.datasets.prosqa_stats import (
     bfs_counts,
     children_lists,
     dataset_stats,

@@ -62,7 +62,7 @@ def test_a_run_is_claimed_once_and_a_dead_workers_claim_is_taken_over(run, tmp_p
 
 
 def test_every_method_has_a_paper_figure_for_both_data_sets(run):
-    from coconut_lm.methods import Method
+    from coconut_lm.data.methods import Method
 
     for setting in run.SETTINGS.values():
         assert set(run.PAPER[setting.name]) == {m.value for m in Method}

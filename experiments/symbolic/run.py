@@ -22,13 +22,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from coconut_lm.checkpoint import latest_checkpoint
-from coconut_lm.config import config_from_dict
-from coconut_lm.data.prosqa import ProsQAConfig, generate_splits
-from coconut_lm.data.symbolic import build_tokenizer, symbolic_example
-from coconut_lm.evaluation import evaluate_checkpoint
+from coconut_lm.run.checkpoint import latest_checkpoint
+from coconut_lm.run.config import config_from_dict
+from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
+from coconut_lm.data.datasets.symbolic import build_tokenizer, symbolic_example
+from coconut_lm.eval.evaluate import evaluate_checkpoint
 from coconut_lm.io import write_json
-from coconut_lm.training import train
+from coconut_lm.train.trainer import train
 
 HERE = Path(__file__).resolve().parent
 

@@ -5,7 +5,7 @@ method the paper compares, the trainer and evaluator, the paper's analyses, and 
 command line. Nothing runs at import time.
 """
 
-from coconut_lm.methods import Method
+from coconut_lm.data.methods import Method
 
 __version__ = "0.1.0"
 
@@ -15,7 +15,7 @@ __all__ = ["CoconutModel", "CoconutOutput", "GenerateOutput", "Method", "__versi
 def __getattr__(name: str):
     # The model module imports torch and transformers; load it only when asked for.
     if name in ("CoconutModel", "CoconutOutput", "GenerateOutput"):
-        from coconut_lm import model
+        from coconut_lm.model import coconut as model
 
         return getattr(model, name)
     raise AttributeError(f"module 'coconut_lm' has no attribute {name!r}")

@@ -36,3 +36,7 @@ def exit_with(message: str) -> UserExit:
 
 class InputError(UserError, ValueError):
     """A bad argument or record that no more specific error type covers."""
+
+
+class ConfigError(UserError, ValueError):
+    """A configuration key is unknown, mistyped or holds a value that cannot work."""

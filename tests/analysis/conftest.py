@@ -15,7 +15,7 @@ NUM_TEST = 6
 
 
 def small_prosqa(num: int, seed: int) -> list[dict]:
-    from coconut_lm.data.prosqa import ProsQAConfig, generate_prosqa
+    from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_prosqa
 
     return generate_prosqa(num, seed, ProsQAConfig(min_nodes=7, max_nodes=9, min_path=2, max_path=4))
 
@@ -23,11 +23,12 @@ def small_prosqa(num: int, seed: int) -> list[dict]:
 def _train_few_steps(model, tokenizer, ids, records: list[dict], steps: int = 12) -> None:
     """A few AdamW steps on stage-mixed Coconut sequences, so outputs look like chains."""
     from coconut_lm.data.collate import collate
-    from coconut_lm.data.curriculum import CurriculumOptions, build_sequence
+    from coconut_lm.data.curriculum import build_sequence
+    from coconut_lm.data.methods import CurriculumConfig
     from coconut_lm.data.tokenization import tokenize_examples
 
     tokenized = tokenize_examples(records, tokenizer)
-    options = CurriculumOptions(max_latent_stage=2, uniform_prob=1.0)
+    options = CurriculumConfig(max_latent_stage=2, uniform_prob=1.0)
     rng = random.Random(0)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
@@ -52,8 +53,8 @@ def tiny_checkpoint(tmp_path_factory, prosqa_records) -> dict[str, Path]:
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
     from coconut_lm.data.tokenization import add_special_tokens
-    from coconut_lm.model import CoconutModel
-    from coconut_lm.tokenizer import record_text, train_tokenizer
+    from coconut_lm.data.tokenizer import record_text, train_tokenizer
+    from coconut_lm.model.coconut import CoconutModel
 
     root = tmp_path_factory.mktemp("analysis")
     train = small_prosqa(NUM_TRAIN, seed=0)

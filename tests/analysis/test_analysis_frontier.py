@@ -19,10 +19,10 @@ from coconut_lm.analysis.frontier import (
     format_frontier_summary,
     thought_metrics,
 )
-from coconut_lm.data.symbolic import build_tokenizer, symbolic_example
+from coconut_lm.data.datasets.symbolic import build_tokenizer, symbolic_example
+from coconut_lm.data.methods import Method
 from coconut_lm.data.tokenization import add_special_tokens
-from coconut_lm.methods import Method
-from coconut_lm.model import CoconutModel
+from coconut_lm.model.coconut import CoconutModel
 
 # 0 -> 1 -> 3 -> 5 (target), 0 -> 2 -> 3, 0 -> 4 (negative), 2 -> 6
 EDGES = [[0, 1], [1, 3], [3, 5], [0, 2], [2, 3], [0, 4], [2, 6]]

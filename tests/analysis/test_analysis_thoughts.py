@@ -43,7 +43,7 @@ def test_run_folder_config_is_read(tiny_checkpoint, tmp_path) -> None:
     """A trainer checkpoint (coconut_config.yaml inside) gives the method and its thought count."""
     import shutil
 
-    from coconut_lm.config import config_from_dict
+    from coconut_lm.run.config import config_from_dict
 
     folder = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint["checkpoint"], folder)

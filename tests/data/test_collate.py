@@ -11,10 +11,10 @@ from conftest import DATA, FIXTURES, require
 
 from coconut_lm.constants import IGNORE_INDEX as X
 from coconut_lm.data.collate import collate, collate_prompts
-from coconut_lm.data.curriculum import CurriculumOptions, Sequence, build_sequence
+from coconut_lm.data.curriculum import Sequence, build_sequence
+from coconut_lm.data.methods import CurriculumConfig, Method
 from coconut_lm.data.schema import load_examples
 from coconut_lm.data.tokenization import add_special_tokens, tokenize_examples
-from coconut_lm.methods import Method
 
 FORWARD_CASES = [
     f"{model}_{case}"
@@ -53,9 +53,7 @@ def test_official_forward_batches_exactly(case):
         expected["start_latent_id"],
         expected["end_latent_id"],
     )
-    options = CurriculumOptions(
-        pad_latent_to_max=expected["pad_latent_to_max"], **OFFICIAL_OPTIONS[expected["dataset"]]
-    )
+    options = CurriculumConfig(pad_latent_to_max=expected["pad_latent_to_max"], **OFFICIAL_OPTIONS[expected["dataset"]])
     by_tokens = {}
     for example in examples[expected["dataset"]]:
         seq = build_sequence(example, expected["stage"], Method.COCONUT, options, ids)

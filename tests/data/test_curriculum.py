@@ -10,17 +10,10 @@ import pytest
 from conftest import DATA, FIXTURES, require
 
 from coconut_lm.constants import IGNORE_INDEX as X
-from coconut_lm.data.curriculum import (
-    CurriculumOptions,
-    Sequence,
-    build_prompt,
-    build_sequence,
-    final_stage,
-    num_thoughts,
-)
+from coconut_lm.data.curriculum import Sequence, build_prompt, build_sequence, num_thoughts
+from coconut_lm.data.methods import CurriculumConfig, Method
 from coconut_lm.data.schema import load_examples
 from coconut_lm.data.tokenization import SpecialTokenIds, TokenizedExample, add_special_tokens, tokenize_examples
-from coconut_lm.methods import Method
 
 OFFICIAL_METHODS = {
     "coconut": Method.COCONUT,
@@ -58,7 +51,7 @@ def official_rows(name: str) -> list[dict]:
 
 def row_setup(row: dict):
     ids, examples = official_setup()
-    options = CurriculumOptions(pad_latent_to_max=row["pad_latent_to_max"], **OFFICIAL_OPTIONS[row["dataset"]])
+    options = CurriculumConfig(pad_latent_to_max=row["pad_latent_to_max"], **OFFICIAL_OPTIONS[row["dataset"]])
     return ids, examples[row["dataset"]][row["idx"]], OFFICIAL_METHODS[row["method"]], options
 
 
@@ -87,8 +80,8 @@ EX = TokenizedExample(idx=0, question=[1, 2], steps=[[10], [20, 21], [30]], answ
 SHORT = TokenizedExample(idx=1, question=[1, 2], steps=[[10]], answer=[40, 0])
 
 
-def opts(**kw) -> CurriculumOptions:
-    return CurriculumOptions(**{"c_thought": 2, "max_latent_stage": 2, **kw})
+def opts(**kw) -> CurriculumConfig:
+    return CurriculumConfig(**{"c_thought": 2, "max_latent_stage": 2, **kw})
 
 
 def seq(example, stage, method, rng=None, **kw) -> Sequence:
@@ -142,7 +135,7 @@ def test_coconut_no_thought_removes_steps_without_markers():
 
 
 def test_coconut_no_curriculum_is_the_final_stage_from_the_start():
-    final = final_stage(Method.COCONUT, opts())
+    final = Method.COCONUT.final_stage(opts())
     assert final == 3
     for stage in (0, 1, 7):
         assert seq(EX, stage, "coconut_no_curriculum") == seq(EX, final, "coconut")
@@ -171,7 +164,7 @@ def test_icot_removal_schedule():
     assert seq(EX, 0, "icot", **kw) == seq(EX, 0, "cot")  # chain = 10 20 21 30
     assert seq(EX, 1, "icot", **kw) == Sequence([1, 2, 30, 40, 0], [X, X, 30, 40, 0])
     assert seq(EX, 2, "icot", **kw) == seq(EX, 0, "no_cot")
-    assert seq(EX, final_stage("icot", opts()), "icot") == seq(EX, 0, "no_cot")
+    assert seq(EX, Method.parse("icot").final_stage(opts()), "icot") == seq(EX, 0, "no_cot")
     assert seq(EX, 1, "icot", icot_tokens_per_epoch=1).input_ids == [1, 2, 20, 21, 30, 40, 0]
 
 
@@ -214,10 +207,10 @@ def test_num_thoughts_counts_the_slots_of_every_method():
 
 def test_final_stage():
     o = opts()
-    assert [final_stage(m, o) for m in ("cot", "no_cot", "pause")] == [0, 0, 0]
+    assert [Method.parse(m).final_stage(o) for m in ("cot", "no_cot", "pause")] == [0, 0, 0]
     for method in ("coconut", "coconut_no_curriculum", "coconut_no_thought", "pause_as_thought"):
-        assert final_stage(method, o) == 3
-    assert final_stage("icot", o) >= 10**6
+        assert Method.parse(method).final_stage(o) == 3
+    assert Method.parse("icot").final_stage(o) >= 10**6
 
 
 @pytest.mark.parametrize(
@@ -226,8 +219,8 @@ def test_final_stage():
      ("icot_tokens_per_epoch", 0), ("icot_smoothing", -1)],
 )  # fmt: skip
 def test_options_are_validated(field, value):
-    with pytest.raises(ValueError, match=f"CurriculumOptions.{field} must be"):
-        CurriculumOptions(**{field: value})
+    with pytest.raises(ValueError, match=f"curriculum.{field}: must be"):
+        CurriculumConfig(**{field: value})
 
 
 def test_bad_stage_and_method():

@@ -54,7 +54,7 @@ def test_render_matches_the_official_rows(tmp_path, prosqa40, prompts):
 
 def test_render_function_with_pause_and_mixing(tmp_path, prosqa40):
     tokenizer = require(FIXTURES / "tokenizer")
-    options = render.CurriculumOptions(uniform_prob=0.5)
+    options = render.CurriculumConfig(uniform_prob=0.5)
     paths = [
         render.render(prosqa40, tokenizer, "pause_as_thought", 2, tmp_path / f"{i}.jsonl", options, seed=3)
         for i in range(2)

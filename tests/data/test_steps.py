@@ -86,7 +86,7 @@ def test_cli_on_json_lines(tmp_path, capsys):
 def test_gsm8k_equations_match_the_gsm8k_converter(data_dir_optional, tmp_path):
     if data_dir_optional is None:
         pytest.skip("../shared/data is absent")
-    from coconut_lm.data.gsm8k import parse_openai_row
+    from coconut_lm.data.datasets.gsm8k import parse_openai_row
 
     rows = read_records(data_dir_optional / "gsm8k" / "openai" / "test.jsonl")[:200]
     examples, failed = convert(rows, "question", "answer", "answer", "equations", answer_after="####")

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from coconut_lm.data.prosqa import generate_prosqa
-from coconut_lm.data.symbolic import (
+from coconut_lm.data.datasets.prosqa import generate_prosqa
+from coconut_lm.data.datasets.symbolic import (
     EDGE_END,
     QUESTION,
     ROOT,

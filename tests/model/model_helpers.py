@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import transformers as tf
 
-from coconut_lm.model import CoconutModel, positions_from_mask
+from coconut_lm.model.coconut import CoconutModel, positions_from_mask
 
 VOCAB = 64
 BOT, EOT, LATENT, EOS = 60, 61, 62, 0

@@ -14,7 +14,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from coconut_lm.data.collate import collate
 from coconut_lm.data.curriculum import Sequence
-from coconut_lm.model import CoconutModel
+from coconut_lm.model.coconut import CoconutModel
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

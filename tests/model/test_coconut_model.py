@@ -7,7 +7,7 @@ import torch
 from model_helpers import BOT, EOS, EOT, LATENT, left_pad, make_model, naive_forward
 
 from coconut_lm.constants import IGNORE_INDEX
-from coconut_lm.model import next_token_loss
+from coconut_lm.model.coconut import next_token_loss
 
 torch.set_grad_enabled(True)
 

@@ -15,7 +15,7 @@ FORWARD_CASES = sorted(p.name for p in (FIXTURES / "forward").iterdir()) if FIXT
 def load_model(model_dir: Path, expected: dict):
     from transformers import AutoModelForCausalLM
 
-    from coconut_lm.model import CoconutModel
+    from coconut_lm.model.coconut import CoconutModel
 
     base = AutoModelForCausalLM.from_pretrained(model_dir).eval()
     return CoconutModel(

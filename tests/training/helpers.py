@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from coconut_lm.config import config_from_dict
-from coconut_lm.distributed import DistEnv
-from coconut_lm.modeling_setup import build_model
-from coconut_lm.tracking import NullTracker
-from coconut_lm.training import Trainer, seed_everything
-from coconut_lm.training_data import load_split
+from coconut_lm.data.batching import load_split
+from coconut_lm.run.build import build_model
+from coconut_lm.run.config import config_from_dict
+from coconut_lm.run.distributed import DistEnv
+from coconut_lm.train.tracking import NullTracker
+from coconut_lm.train.trainer import Trainer, seed_everything
 
 
 def make_trainer(cfg_dict: dict) -> Trainer:

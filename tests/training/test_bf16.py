@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from coconut_lm.distributed import DistEnv
-from coconut_lm.training_data import plan_epoch
+from coconut_lm.data.batching import plan_epoch
+from coconut_lm.run.distributed import DistEnv
 
 from .helpers import NO_DROPOUT, make_trainer
 

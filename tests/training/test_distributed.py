@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from coconut_lm.cli import main
+from coconut_lm.train.trainer import KILL_AFTER_STEP_ENV
 
 from .helpers import NO_DROPOUT
 from .toy import write_config
@@ -21,9 +22,11 @@ from .toy import write_config
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _torchrun(*args: object, expect_rc: int = 0) -> None:
+def _torchrun(*args: object, expect_rc: int = 0, kill_after_step: int | None = None) -> None:
     torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
     env = {**os.environ, "PYTHONPATH": os.path.join(REPO, "src"), "OMP_NUM_THREADS": "1"}
+    if kill_after_step is not None:
+        env[KILL_AFTER_STEP_ENV] = str(kill_after_step)
     command = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "coconut_lm", "train", "--device", "cpu"]
     proc = subprocess.run([*command, *map(str, args)], env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == expect_rc, proc.stderr[-3000:]
@@ -78,7 +81,7 @@ def test_fsdp_killed_and_resumed_equals_uninterrupted(make_config, tmp_path):
         return write_config(tmp_path / f"{name}.yaml", cfg)  # dropout on: per-rank RNG restored
 
     whole, killed = config("whole"), config("killed")
-    _torchrun(killed, "training.debug_kill_after_step=3", expect_rc=1)  # torchrun reports the SIGKILL
+    _torchrun(killed, kill_after_step=3, expect_rc=1)  # torchrun reports the SIGKILL
     assert sorted(p.name for p in (tmp_path / "killed" / "checkpoints").iterdir()) == ["step-00000002"]
     _torchrun(tmp_path / "killed")
     _torchrun(whole)

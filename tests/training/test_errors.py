@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from coconut_lm.checkpoint import CheckpointError
-from coconut_lm.config import config_from_dict
+from coconut_lm.data.batching import SequenceTooLongError
 from coconut_lm.data.schema import DataError
-from coconut_lm.modeling_setup import build_model
-from coconut_lm.tracking import TrackerUnavailable, build_tracker
-from coconut_lm.training import train
-from coconut_lm.training_data import SequenceTooLongError
+from coconut_lm.run.build import build_model
+from coconut_lm.run.checkpoint import CheckpointError
+from coconut_lm.run.config import config_from_dict
+from coconut_lm.train.tracking import TrackerUnavailable, build_tracker
+from coconut_lm.train.trainer import train
 
 from .helpers import make_trainer
 
@@ -35,7 +35,7 @@ def test_sequence_longer_than_context(make_config):
 
 @pytest.mark.parametrize("policy", ["skip", "truncate"])
 def test_too_long_policies(make_config, policy):
-    from coconut_lm.training_data import plan_epoch
+    from coconut_lm.data.batching import plan_epoch
 
     trainer = make_trainer(make_config(model={"max_length": 40}, data={"too_long": policy}, training={"batch_size": 1}))
     plan = plan_epoch(trainer.train, 0, trainer.cfg, trainer.bundle.ids, trainer.max_length, 1)

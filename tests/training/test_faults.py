@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from coconut_lm import checkpoint as ckpt
 from coconut_lm.cli import main
 from coconut_lm.errors import USER_ERROR_STATUS
+from coconut_lm.run import checkpoint as ckpt
 
 from .toy import write_config
 
@@ -50,7 +50,7 @@ def test_second_train_into_a_busy_run_folder_refuses(make_config, tmp_path, caps
         [
             sys.executable,
             "-c",
-            "import sys, time; from coconut_lm.run_lock import RunLock; "
+            "import sys, time; from coconut_lm.run.lock import RunLock; "
             f"RunLock({cfg['run_dir']!r}).__enter__(); print('held', flush=True); time.sleep(60)",
         ],
         env={**os.environ, "PYTHONPATH": str(REPO / "src")},
@@ -154,7 +154,7 @@ def test_yaml_that_does_not_parse(tmp_path, capsys):
 
 
 def test_run_folder_not_writable_is_refused_before_loading(make_config, tmp_path, monkeypatch, capsys):
-    import coconut_lm.training as training
+    import coconut_lm.train.trainer as training
 
     monkeypatch.setattr(training.os, "access", lambda path, mode: False)  # as a read-only folder answers
     monkeypatch.setattr(training, "build_model", lambda *a, **k: pytest.fail("loaded a model first"), raising=False)
@@ -254,7 +254,7 @@ def test_unknown_method_lists_the_valid_names(make_config, tmp_path, capsys):
 
 
 def test_debug_shows_the_traceback(tmp_path):
-    from coconut_lm.config import ConfigError
+    from coconut_lm.run.config import ConfigError
 
     path = tmp_path / "bad.yaml"
     path.write_text("training: [\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from coconut_lm.training_data import plan_epoch
+from coconut_lm.data.batching import plan_epoch
 
 from .helpers import NO_DROPOUT, make_trainer
 

@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from coconut_lm.cli import main
+from coconut_lm.train.trainer import KILL_AFTER_STEP_ENV
 
 from .toy import write_config
 
@@ -23,9 +24,9 @@ def test_killed_and_resumed_equals_uninterrupted(make_config, tmp_path):
     whole = write_config(tmp_path / "whole.yaml", make_config(run_dir=str(tmp_path / "whole"), **settings))
     killed = write_config(tmp_path / "killed.yaml", make_config(run_dir=str(tmp_path / "killed"), **settings))
 
-    env = {**os.environ, "PYTHONPATH": os.path.join(REPO, "src"), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": os.path.join(REPO, "src"), "OMP_NUM_THREADS": "1", KILL_AFTER_STEP_ENV: "3"}
     proc = subprocess.run(
-        [sys.executable, "-m", "coconut_lm", "train", str(killed), "training.debug_kill_after_step=3"],
+        [sys.executable, "-m", "coconut_lm", "train", str(killed)],
         env=env,
         capture_output=True,
         text=True,

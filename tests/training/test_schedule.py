@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from coconut_lm.config import CurriculumConfig
-from coconut_lm.methods import Method
-from coconut_lm.training import lr_factor
-from coconut_lm.training_data import epoch_order, micro_batch, stage_for_epoch
+from coconut_lm.data.batching import epoch_order, micro_batch
+from coconut_lm.data.methods import CurriculumConfig, Method
+from coconut_lm.train.trainer import lr_factor
 
 from .helpers import make_trainer
 
 
 def test_stage_for_epoch():
     cur = CurriculumConfig(c_thought=1, max_latent_stage=6, epochs_per_stage=5)  # ProsQA (docs/method.md §3)
-    coconut = [stage_for_epoch(e, Method.COCONUT, cur) for e in range(50)]
+    coconut = [Method.COCONUT.stage_for_epoch(e, cur) for e in range(50)]
     assert coconut[:5] == [0] * 5 and coconut[5] == 1 and coconut[34] == 6
     assert coconut[35:] == [7] * 15  # past max_latent_stage: the stage that drops every step, capped
-    assert {stage_for_epoch(e, Method.COCONUT_NO_CURRICULUM, cur) for e in range(50)} == {7}
-    assert {stage_for_epoch(e, m, cur) for e in range(50) for m in (Method.COT, Method.NO_COT)} == {0}
-    assert [stage_for_epoch(e, Method.ICOT, cur) for e in range(3)] == [0, 1, 2]  # iCoT: the epoch
+    assert {Method.COCONUT_NO_CURRICULUM.stage_for_epoch(e, cur) for e in range(50)} == {7}
+    assert {m.stage_for_epoch(e, cur) for e in range(50) for m in (Method.COT, Method.NO_COT)} == {0}
+    assert [Method.ICOT.stage_for_epoch(e, cur) for e in range(3)] == [0, 1, 2]  # iCoT: the epoch
 
 
 def test_global_order_does_not_depend_on_world_size():

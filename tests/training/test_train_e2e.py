@@ -10,9 +10,9 @@ import yaml
 from safetensors.torch import load_file
 
 from coconut_lm.cli import main
-from coconut_lm.config import config_from_dict
-from coconut_lm.modeling_setup import build_model
-from coconut_lm.training import seed_everything
+from coconut_lm.run.build import build_model
+from coconut_lm.run.config import config_from_dict
+from coconut_lm.train.trainer import seed_everything
 
 REPO = Path(__file__).resolve().parents[2]
 

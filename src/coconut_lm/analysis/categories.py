@@ -33,9 +33,9 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
-from coconut_lm.data.prosqa_stats import bfs_counts, children_lists
+from coconut_lm.data.datasets.prosqa_stats import bfs_counts, children_lists
 from coconut_lm.errors import InputError
-from coconut_lm.evaluation import extract_answer, normalise_answer
+from coconut_lm.eval.evaluate import extract_answer, normalise_answer
 
 
 class Category(str, Enum):

@@ -1,7 +1,7 @@
 """What every analysis reads: a checkpoint as a `CoconutModel` + tokenizer, data, forced prompts.
 
 A checkpoint is either a folder the trainer wrote (`coconut_config.yaml` inside, or a run folder:
-loaded with `coconut_lm.evaluation.load_for_inference`, so the method and curriculum are known),
+loaded with `coconut_lm.eval.evaluate.load_for_inference`, so the method and curriculum are known),
 or any folder `transformers` can read (weights + tokenizer, e.g. `save_pretrained` output): then
 the method is taken to be Coconut and the special tokens must already be in its tokenizer.
 
@@ -21,8 +21,14 @@ from pathlib import Path
 
 import torch
 
+from coconut_lm.data.methods import Method, max_prompt_thoughts
+from coconut_lm.data.schema import load_examples
+from coconut_lm.data.tokenization import add_special_tokens, tokenize_examples
 from coconut_lm.errors import InputError
-from coconut_lm.methods import Method
+from coconut_lm.eval.evaluate import load_for_inference
+from coconut_lm.model.coconut import CoconutModel
+from coconut_lm.run import checkpoint as ckpt
+from coconut_lm.run.build import load_pretrained, load_tokenizer
 
 DEFAULT_MAX_THOUGHTS = 6
 """Thought count assumed for a folder without a run configuration (ProsQA: 6 stages, c = 1)."""
@@ -53,8 +59,8 @@ class AnalysisModel:
     def slot_id(self) -> int | None:
         """The token written at each thought slot, or None when the method has no slots."""
         if self.method.uses_pause:
-            return self.ids.pause
-        return self.ids.latent if self.markers else None
+            return self.method.slot_token(self.ids)
+        return self.ids.latent if self.markers else None  # markers may be forced on or off
 
     def forced_prompt(self, question: list[int], k: int) -> list[int]:
         """question, then `<bot>` + k slots + `<eot>` (markers), k slots (pause), or nothing."""
@@ -64,15 +70,8 @@ class AnalysisModel:
         return list(question) + [self.ids.start_latent] + slots + [self.ids.end_latent]
 
 
-def _method_markers(method: Method) -> bool:
-    return method.uses_thoughts or method is Method.PAUSE_AS_THOUGHT
-
-
 def _load_plain_folder(folder: Path):
     """(model, tokenizer, ids) of a folder with only `transformers` files."""
-    from coconut_lm.data.tokenization import add_special_tokens
-    from coconut_lm.model import CoconutModel
-    from coconut_lm.modeling_setup import load_pretrained, load_tokenizer
 
     tokenizer = load_tokenizer(str(folder))
     base = load_pretrained(folder)
@@ -88,18 +87,15 @@ def load_analysis_model(path: str | Path, device: str | None = None, markers: bo
 
     The model is put on `device` (default: CPU, the analyses are meant to run anywhere).
     """
-    from coconut_lm import checkpoint as ckpt
 
     folder = Path(path)
     is_run = (
         (folder / ckpt.CONFIG_FILE).is_file() or (folder / ckpt.BEST).is_dir() or (folder / ckpt.CHECKPOINTS).is_dir()
     )
     if is_run:
-        from coconut_lm.evaluation import load_for_inference
-
         cfg, bundle, _ = load_for_inference(str(folder), device or "cpu")
         model, tokenizer, ids, method = bundle.model, bundle.tokenizer, bundle.ids, cfg.method
-        max_thoughts = cfg.curriculum.max_latent_stage * cfg.curriculum.c_thought
+        max_thoughts = max_prompt_thoughts(method, cfg.curriculum)
     else:
         if not (folder / "config.json").is_file():
             raise InputError(f"{folder}: neither a checkpoint/run folder nor a transformers model folder")
@@ -107,7 +103,7 @@ def load_analysis_model(path: str | Path, device: str | None = None, markers: bo
         model.to(torch.device(device or "cpu"))
         method, max_thoughts = Method.COCONUT, DEFAULT_MAX_THOUGHTS
     model.eval()
-    use_markers = _method_markers(method) if markers is None else markers
+    use_markers = method.has_markers if markers is None else markers
     if not use_markers and not method.uses_pause:
         max_thoughts = 0
     return AnalysisModel(model, tokenizer, ids, method, max_thoughts, use_markers)
@@ -115,7 +111,6 @@ def load_analysis_model(path: str | Path, device: str | None = None, markers: bo
 
 def load_records(path: str | Path, num: int | None = None) -> list[dict]:
     """The first `num` (all if None) validated records of a data file (extra fields kept)."""
-    from coconut_lm.data.schema import load_examples
 
     records = load_examples(path)
     return records if num is None else records[:num]
@@ -123,7 +118,6 @@ def load_records(path: str | Path, num: int | None = None) -> list[dict]:
 
 def question_ids(records: list[dict], tokenizer) -> list[list[int]]:
     """Tokens of question + "\\n" of every record, as in training (the tokenizer's BOS etc.)."""
-    from coconut_lm.data.tokenization import tokenize_examples
 
     return [t.question for t in tokenize_examples(records, tokenizer, check_concat=False)]
 

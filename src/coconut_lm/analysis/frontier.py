@@ -32,11 +32,12 @@ import torch
 import torch.nn.functional as F
 
 from coconut_lm.analysis.checkpoint_io import AnalysisModel, batch_ranges, question_ids
+from coconut_lm.analysis.plots import plot_frontier
 from coconut_lm.data.collate import collate_prompts
-from coconut_lm.data.symbolic import EDGE_END
+from coconut_lm.data.datasets.symbolic import EDGE_END
 from coconut_lm.errors import InputError
 from coconut_lm.io import write_json
-from coconut_lm.model import positions_from_mask
+from coconut_lm.model.coconut import positions_from_mask
 
 FRONTIER_JSON = "frontier.json"
 FRONTIER_PNG = "frontier_mass.png"
@@ -245,7 +246,6 @@ def format_frontier_summary(report: FrontierReport) -> str:
 def write_frontier_report(report: FrontierReport, out_dir: str | Path) -> list[Path]:
     """`frontier.json`, `frontier_mass.png` (mass and top-k per thought) and `frontier_attention.png`
     (frontier-edge / other-edge attention per layer and thought)."""
-    from coconut_lm.analysis.plots import plot_frontier
 
     out_dir = Path(out_dir)
     json_path = write_json(out_dir / FRONTIER_JSON, asdict(report))

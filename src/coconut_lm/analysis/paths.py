@@ -18,7 +18,11 @@ import torch
 
 from coconut_lm.analysis.categories import Category, ProsQAGraph, classify_output
 from coconut_lm.analysis.checkpoint_io import AnalysisModel, batch_ranges, question_ids
+from coconut_lm.analysis.plots import plot_path_categories
+from coconut_lm.data.collate import collate_prompts
 from coconut_lm.errors import InputError
+from coconut_lm.eval.evaluate import count_new_tokens
+from coconut_lm.io import write_json
 
 PATHS_JSON = "paths.json"
 PATHS_PNG = "path_categories.png"
@@ -46,8 +50,6 @@ class PathsReport:
 @torch.no_grad()
 def generate_texts(am: AnalysisModel, prompts: list[list[int]], max_new_tokens: int, batch_size: int) -> list[str]:
     """Greedy continuation of every prompt (batched, left-padded), up to its first EOS, decoded."""
-    from coconut_lm.data.collate import collate_prompts
-    from coconut_lm.evaluation import count_new_tokens
 
     texts: list[str] = []
     for rows in batch_ranges(len(prompts), batch_size):
@@ -119,8 +121,6 @@ def format_paths_table(report: PathsReport) -> str:
 
 def write_paths_report(report: PathsReport, out_dir: str | Path) -> list[Path]:
     """`paths.json` (counts, accuracy, every output) and the stacked-bar `path_categories.png`."""
-    from coconut_lm.analysis.plots import plot_path_categories
-    from coconut_lm.io import write_json
 
     out = Path(out_dir)
     data = asdict(report)

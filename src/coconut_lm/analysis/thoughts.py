@@ -23,9 +23,11 @@ import torch
 import torch.nn.functional as F
 
 from coconut_lm.analysis.checkpoint_io import AnalysisModel, batch_ranges, question_ids, token_text
+from coconut_lm.analysis.plots import plot_thought_norms
 from coconut_lm.data.collate import collate_prompts
 from coconut_lm.errors import InputError
-from coconut_lm.model import positions_from_mask
+from coconut_lm.io import write_json
+from coconut_lm.model.coconut import positions_from_mask
 
 THOUGHTS_JSON = "thoughts.json"
 NORMS_PNG = "thought_norms.png"
@@ -141,8 +143,6 @@ def format_thoughts_summary(report: ThoughtsReport, show: int = 1) -> str:
 
 def write_thoughts_report(report: ThoughtsReport, out_dir: str | Path) -> list[Path]:
     """`thoughts.json` and `thought_norms.png` (norm per thought index vs. the embeddings')."""
-    from coconut_lm.analysis.plots import plot_thought_norms
-    from coconut_lm.io import write_json
 
     out = Path(out_dir)
     json_path = write_json(out / THOUGHTS_JSON, asdict(report))

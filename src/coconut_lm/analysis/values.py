@@ -33,12 +33,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from coconut_lm.analysis import plots
 from coconut_lm.analysis.categories import ProsQAGraph
 from coconut_lm.analysis.checkpoint_io import AnalysisModel, batch_ranges, question_ids
 from coconut_lm.data.collate import collate_prompts
-from coconut_lm.data.prosqa_stats import reachable
+from coconut_lm.data.datasets.prosqa_stats import reachable
 from coconut_lm.errors import InputError
-from coconut_lm.model import positions_from_mask
+from coconut_lm.io import write_json
+from coconut_lm.model.coconut import positions_from_mask
 
 VALUE_PREFIX = "Every"
 """Text written after `<eot>` before the concept whose value is read (see the module doc)."""
@@ -216,8 +218,6 @@ def format_values_summary(report: ValuesReport) -> str:
 
 def write_values_report(report: ValuesReport, records: list[dict], out_dir: str | Path, tree_question: int = 0):
     """`values.json` and the three plots: search tree of one question, parallelism, value vs height."""
-    from coconut_lm.analysis import plots
-    from coconut_lm.io import write_json
 
     out = Path(out_dir)
     data = asdict(report)

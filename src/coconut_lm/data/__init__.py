@@ -1,2 +1,13 @@
-"""Data: the example schema, tokenisation, the curriculum of every method, the collator and the
-dataset builders (GSM8k, ProntoQA, the ProsQA generator)."""
+"""The data layer: examples to training sequences and prompts, for every method.
+
+methods       `Method`: every per-method rule (markers, thought slots, stages, prompt layout)
+schema        the `{"question", "steps", "answer"}` record and its checks
+tokenization  records to token ids; the special tokens
+tokenizer     training and saving tokenizers
+curriculum    (example, stage, method) -> training sequence / evaluation prompt
+collate       padding into batches (thoughts aligned)
+batching      a split's sequences per epoch, ordered and cut into (micro-)batches
+render        a stage's sequences as text, for reading
+steps         free-text chains split into reasoning steps
+datasets/     GSM8k, ProntoQA, ProsQA (generator, statistics) and the symbolic graph format
+"""

@@ -14,11 +14,11 @@ import os
 import random
 from pathlib import Path
 
-from coconut_lm.data.curriculum import CurriculumOptions, build_prompt, build_sequence
+from coconut_lm.data.curriculum import build_prompt, build_sequence
+from coconut_lm.data.methods import CurriculumConfig, Method
 from coconut_lm.data.schema import load_examples
 from coconut_lm.data.tokenization import add_special_tokens, tokenize_examples
 from coconut_lm.io import write_jsonl
-from coconut_lm.methods import Method
 
 
 def render_rows(
@@ -26,7 +26,7 @@ def render_rows(
     tokenizer,
     method: Method | str,
     stage: int,
-    options: CurriculumOptions,
+    options: CurriculumConfig,
     seed: int = 0,
     prompts: bool = False,
 ) -> list[dict]:
@@ -50,7 +50,7 @@ def render(
     method: Method | str,
     stage: int,
     out: str | os.PathLike,
-    options: CurriculumOptions | None = None,
+    options: CurriculumConfig | None = None,
     seed: int = 0,
     prompts: bool = False,
 ) -> Path:
@@ -59,12 +59,12 @@ def render(
 
     examples = load_examples(data)  # fail on bad data before loading anything else
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    rows = render_rows(examples, tokenizer, Method.parse(method), stage, options or CurriculumOptions(), seed, prompts)
+    rows = render_rows(examples, tokenizer, Method.parse(method), stage, options or CurriculumConfig(), seed, prompts)
     return write_jsonl(out, rows)
 
 
 def _main(args: argparse.Namespace) -> int:
-    options = CurriculumOptions(
+    options = CurriculumConfig(
         c_thought=args.c_thought,
         max_latent_stage=args.max_latent_stage,
         pad_latent_to_max=args.pad_latent_to_max,
@@ -79,7 +79,7 @@ def _main(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers) -> None:
     """Register `data render`."""
-    defaults = CurriculumOptions()
+    defaults = CurriculumConfig()
     p = subparsers.add_parser("render", help="write the sequences or prompts of a data file at one stage")
     p.add_argument("--data", required=True, help="examples: .json (a list) or .jsonl")
     p.add_argument("--tokenizer", required=True, help="a Hugging Face tokenizer folder or name")

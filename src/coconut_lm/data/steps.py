@@ -29,7 +29,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from coconut_lm.data.gsm8k import EQUATION
+from coconut_lm.data.datasets.gsm8k import EQUATION
 from coconut_lm.errors import InputError
 from coconut_lm.io import write_json
 

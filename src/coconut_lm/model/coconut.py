@@ -27,10 +27,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from coconut_lm.attention_masks import PassMasks, prepared_format
 from coconut_lm.constants import IGNORE_INDEX
-from coconut_lm.generation import greedy_decode
-from coconut_lm.kv_cache import cache_layout, is_full_attention, make_cache
+from coconut_lm.model.attention_masks import PassMasks, prepared_format
+from coconut_lm.model.generation import greedy_decode
+from coconut_lm.model.kv_cache import cache_layout, is_full_attention, make_cache
 
 OFFICIAL_PREFIX = "base_causallm."
 """Key prefix of state dicts saved by the official code (its wrapper's attribute name)."""

@@ -22,7 +22,9 @@ from dataclasses import asdict, dataclass
 import torch
 
 from coconut_lm.constants import IGNORE_INDEX
-from coconut_lm.model import next_token_loss
+from coconut_lm.data.collate import collate, collate_prompts
+from coconut_lm.data.curriculum import Sequence
+from coconut_lm.model.coconut import CoconutModel, next_token_loss
 
 # Token ids of the synthetic vocabulary: 0 pads; the last three are <bot>, <eot>, <latent>.
 PAD = 0
@@ -83,8 +85,6 @@ class BenchConfig:
 def build_model(cfg: BenchConfig):
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from coconut_lm.model import CoconutModel
-
     torch.manual_seed(cfg.seed)
     config = GPT2Config(
         n_layer=cfg.n_layer,
@@ -118,8 +118,6 @@ def make_sequences(cfg: BenchConfig, model, with_answer: bool) -> list[list[int]
 
 def training_batch(rows: list[list[int]], model, device: str) -> dict[str, torch.Tensor]:
     """The official layout (first thoughts aligned), labels on the answer after `<eot>`."""
-    from coconut_lm.data.collate import collate
-    from coconut_lm.data.curriculum import Sequence
 
     sequences = []
     for r in rows:
@@ -130,7 +128,6 @@ def training_batch(rows: list[list[int]], model, device: str) -> dict[str, torch
 
 def prompt_batch(rows: list[list[int]], device: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Left-padded prompts (ends aligned), as `generate` takes them."""
-    from coconut_lm.data.collate import collate_prompts
 
     batch = collate_prompts(rows, PAD)
     return batch["input_ids"].to(device), batch["attention_mask"].to(device)

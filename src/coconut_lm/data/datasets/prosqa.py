@@ -39,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from coconut_lm.data.prosqa_stats import bfs_counts, children_lists, file_stats, format_stats, stats_json
+from coconut_lm.data.datasets.prosqa_stats import bfs_counts, children_lists, file_stats, format_stats, stats_json
 from coconut_lm.io import write_json
 
 ENTITY_NAMES = (

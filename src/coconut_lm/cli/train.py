@@ -19,9 +19,9 @@ def resolve_config_path(target: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from coconut_lm.config import defaults_yaml, load_config
-    from coconut_lm.distributed import DistEnv, shutdown
-    from coconut_lm.training import train
+    from coconut_lm.run.config import defaults_yaml, load_config
+    from coconut_lm.run.distributed import DistEnv, shutdown
+    from coconut_lm.train.trainer import train
 
     if args.show_defaults:
         print(defaults_yaml(), end="")

@@ -24,9 +24,14 @@ from dataclasses import dataclass, field
 
 import torch
 
-from coconut_lm.distributed import DistEnv, gather_objects, resolve_device
+from coconut_lm.data.batching import describe_example, load_split
+from coconut_lm.data.collate import collate_prompts
+from coconut_lm.data.curriculum import build_prompt
 from coconut_lm.errors import InputError
-from coconut_lm.training_data import describe_example
+from coconut_lm.run import checkpoint as ckpt
+from coconut_lm.run.build import build_model, context_size
+from coconut_lm.run.config import config_from_dict
+from coconut_lm.run.distributed import DistEnv, gather_objects, init_distributed, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +153,6 @@ def _score(text: str, example: dict) -> tuple[str, bool, bool]:
 
 
 def _generate_batch(model, tokenizer, prompts, ids, max_new_tokens: int, device) -> tuple[list[dict], float, int]:
-    from coconut_lm.data.collate import collate_prompts
 
     batch = collate_prompts(prompts, ids.pad)
     input_ids = batch["input_ids"].to(device)  # (B, T)
@@ -235,11 +239,10 @@ def evaluate(
 
 def eval_prompts(split, stage: int, method, options, ids, num_thoughts: int | None = None) -> list[list[int]]:
     """The generation prompt of every example at `stage`, optionally with k thoughts."""
-    from coconut_lm.data.curriculum import build_prompt
 
     prompts = [build_prompt(t, stage, method, options, ids) for t in split.tokenized]
     if num_thoughts is not None:
-        thought_id = ids.latent if method.uses_thoughts else ids.pause
+        thought_id = method.slot_token(ids)
         if thought_id is None:
             raise InputError(f"--num-thoughts: method {method.value} uses no thoughts")
         prompts = [set_num_thoughts(p, thought_id, num_thoughts) for p in prompts]
@@ -250,10 +253,6 @@ def load_for_inference(path: str, device: str | None = None):
     """(run config, `ModelBundle`, stage) of a checkpoint folder, or of a run folder's best
     (else latest) checkpoint; the stage is the one the checkpoint was trained at."""
     from pathlib import Path
-
-    from coconut_lm import checkpoint as ckpt
-    from coconut_lm.config import config_from_dict
-    from coconut_lm.modeling_setup import build_model
 
     folder = Path(path)
     if not (folder / ckpt.CONFIG_FILE).is_file():
@@ -284,9 +283,6 @@ def evaluate_checkpoint(
 
     `max_new_tokens`, `batch_size`, `too_long`: default the run's (None); 0 new tokens means 0.
     """
-    from coconut_lm.distributed import init_distributed
-    from coconut_lm.modeling_setup import context_size
-    from coconut_lm.training_data import load_split
 
     env = init_distributed(device)
     cfg, bundle, trained_stage = load_for_inference(path, str(env.device))
@@ -296,7 +292,7 @@ def evaluate_checkpoint(
         max_new_tokens = cfg.evaluation.max_new_tokens
     if max_new_tokens < 0:
         raise InputError(f"--max-new-tokens: must be >= 0, got {max_new_tokens}")
-    prompts = eval_prompts(split, stage, cfg.method, cfg.curriculum.options(), bundle.ids, num_thoughts)
+    prompts = eval_prompts(split, stage, cfg.method, cfg.curriculum, bundle.ids, num_thoughts)
     context = context_size(bundle.model, cfg.model)
     prompts = fit_prompts(prompts, split, context, max_new_tokens, too_long or cfg.data.too_long)
     return evaluate(

@@ -18,7 +18,7 @@ markers and a newline token; the rest of the pipeline (curriculum, training, eva
 analysis) reads it like any `transformers` tokenizer.
 
 Example:
-    >>> from coconut_lm.data.prosqa import generate_prosqa
+    >>> from coconut_lm.data.datasets.prosqa import generate_prosqa
     >>> record = symbolic_example(generate_prosqa(1, seed=0)[0], random.Random(0), num_symbols=32)
     >>> record["answer"] == record["steps"][-1]
     True
@@ -31,9 +31,9 @@ import random
 from collections import deque
 from pathlib import Path
 
+from coconut_lm.data.tokenizer import EOS_TOKEN, save_tokenizer
 from coconut_lm.errors import InputError
 from coconut_lm.io import write_json
-from coconut_lm.tokenizer import EOS_TOKEN, save_tokenizer
 
 EDGE_END, QUESTION, ROOT, ANSWER, NEWLINE = "|", "[Q]", "[R]", "###", "\n"
 DEFAULT_SYMBOLS = 32

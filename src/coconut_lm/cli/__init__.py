@@ -18,13 +18,13 @@ import sys
 from coconut_lm.errors import UserError, exit_with
 
 SUBCOMMANDS = (
-    "coconut_lm.data.cli",  # coconut-lm data ...
-    "coconut_lm.tokenizer",  # coconut-lm tokenizer train ...
-    "coconut_lm.bench",  # coconut-lm bench
-    "coconut_lm.demo",  # coconut-lm demo
-    "coconut_lm.analysis.cli",  # coconut-lm analyze ...
-    "coconut_lm.train_cli",  # coconut-lm train
-    "coconut_lm.eval_cli",  # coconut-lm eval / generate
+    "coconut_lm.cli.data",  # coconut-lm data ...
+    "coconut_lm.data.tokenizer",  # coconut-lm tokenizer train ...
+    "coconut_lm.apps.bench",  # coconut-lm bench
+    "coconut_lm.apps.demo",  # coconut-lm demo
+    "coconut_lm.cli.analyze",  # coconut-lm analyze ...
+    "coconut_lm.cli.train",  # coconut-lm train
+    "coconut_lm.cli.eval",  # coconut-lm eval / generate
 )
 
 

@@ -15,7 +15,7 @@ import json
 def run_eval(args: argparse.Namespace) -> int:
     import os
 
-    from coconut_lm.evaluation import evaluate_checkpoint
+    from coconut_lm.eval.evaluate import evaluate_checkpoint
     from coconut_lm.io import write_jsonl
 
     result = evaluate_checkpoint(
@@ -44,8 +44,8 @@ def run_generate(args: argparse.Namespace) -> int:
     from coconut_lm.data.curriculum import build_prompt
     from coconut_lm.data.tokenization import tokenize_examples
     from coconut_lm.errors import InputError
-    from coconut_lm.evaluation import extract_answer, load_for_inference, set_num_thoughts
-    from coconut_lm.modeling_setup import context_size
+    from coconut_lm.eval.evaluate import extract_answer, load_for_inference, set_num_thoughts
+    from coconut_lm.run.build import context_size
 
     if args.max_new_tokens < 0:
         raise InputError(f"--max-new-tokens: must be >= 0, got {args.max_new_tokens}")
@@ -54,12 +54,10 @@ def run_generate(args: argparse.Namespace) -> int:
         [{"question": args.question, "steps": [], "answer": ""}], bundle.tokenizer, check_concat=False
     )[0]
     # The question's number of steps is unknown: give it the stage's full thought count.
-    options = dataclasses.replace(cfg.curriculum.options(), pad_latent_to_max=True)
+    options = dataclasses.replace(cfg.curriculum, pad_latent_to_max=True)
     prompt = build_prompt(example, stage if args.stage is None else args.stage, cfg.method, options, bundle.ids)
     if args.num_thoughts is not None:
-        prompt = set_num_thoughts(
-            prompt, bundle.ids.latent if cfg.method.uses_thoughts else bundle.ids.pause, args.num_thoughts
-        )
+        prompt = set_num_thoughts(prompt, cfg.method.slot_token(bundle.ids), args.num_thoughts)
     context = context_size(bundle.model, cfg.model)
     if context is not None and len(prompt) + args.max_new_tokens > context:
         raise InputError(

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import torch
 
-from coconut_lm.config import ConfigError, ModelConfig, RunConfig
-from coconut_lm.methods import Method
+from coconut_lm.data.tokenization import add_special_tokens, init_new_token_embeddings
+from coconut_lm.model.coconut import OFFICIAL_PREFIX, CoconutModel
+from coconut_lm.run.config import ConfigError, ModelConfig, RunConfig
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,6 @@ class ModelBundle:
     """The tokenizer with the special tokens added."""
     ids: object
     """`SpecialTokenIds` of the tokenizer."""
-
-
-def needs_special_embeddings(method: Method) -> bool:
-    """Whether the method's sequences hold `<bot>`, `<eot>`, thoughts or pause tokens."""
-    return method.uses_thoughts or method.uses_pause
 
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model", "vocab.txt")
@@ -130,8 +126,6 @@ def _tokenizer_source(mc: ModelConfig) -> tuple[str, str]:
 
 def build_model(cfg: RunConfig, checkpoint: str | Path | None = None) -> ModelBundle:
     """The `CoconutModel`, tokenizer and special-token ids of a run (see the module doc)."""
-    from coconut_lm.data.tokenization import add_special_tokens, init_new_token_embeddings
-    from coconut_lm.model import OFFICIAL_PREFIX, CoconutModel
 
     mc: ModelConfig = cfg.model
     official_wrapped: dict | None = None
@@ -157,7 +151,7 @@ def build_model(cfg: RunConfig, checkpoint: str | Path | None = None) -> ModelBu
             else:
                 _load_plain_state_dict(base, state_dict, mc.init_from)
     ids = add_special_tokens(tokenizer, with_pause=cfg.method.uses_pause)
-    if needs_special_embeddings(cfg.method) or official_wrapped is not None:
+    if cfg.method.needs_special_embeddings or official_wrapped is not None:
         n_rows = base.get_input_embeddings().weight.shape[0]
         wanted = [ids.start_latent, ids.end_latent, ids.latent] + ([ids.pause] if ids.pause is not None else [])
         new = [i for i in wanted if i >= n_rows]

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from coconut_lm.config import ConfigError
+from coconut_lm.run.config import ConfigError
 
 
 @dataclass(frozen=True)

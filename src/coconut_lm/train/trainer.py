@@ -2,7 +2,7 @@
 
 `train(cfg)` runs a whole `RunConfig` (single process, or DDP/FSDP under `torchrun`):
 
-- each epoch trains the stage `epoch // epochs_per_stage` (docs/method.md §2; see `training_data`),
+- each epoch trains the stage `epoch // epochs_per_stage` (docs/method.md §2; `Method.stage_for_epoch`),
   with its sequences rebuilt and reshuffled (seeded; the same global order for any world size);
 - AdamW is rebuilt when the stage changes (`training.reset_optimizer: stage`), every epoch
   (`epoch`, the official behaviour) or never;
@@ -35,21 +35,28 @@ import torch
 from safetensors import SafetensorError
 from tqdm import tqdm
 
-from coconut_lm import checkpoint as ckpt
-from coconut_lm.config import ConfigError, RunConfig
-from coconut_lm.distributed import DistEnv, all_reduce_sum, barrier, unwrap, wrap_model
-from coconut_lm.evaluation import EvalResult, eval_prompts, evaluate, fit_prompts, full_params
-from coconut_lm.io import atomic_write_text
-from coconut_lm.modeling_setup import ModelBundle, context_size
-from coconut_lm.run_lock import RunLock
-from coconut_lm.training_data import (
+from coconut_lm.data.batching import (
     SplitData,
     build_stage_sequences,
     check_duplicates,
     count_targets,
+    load_split,
     micro_batch,
     plan_epoch,
 )
+from coconut_lm.data.collate import collate
+from coconut_lm.data.schema import DataError
+from coconut_lm.eval.evaluate import EvalResult, eval_prompts, evaluate, fit_prompts, full_params
+from coconut_lm.io import atomic_write_text
+from coconut_lm.run import checkpoint as ckpt
+from coconut_lm.run.build import ModelBundle, build_model, context_size
+from coconut_lm.run.config import ConfigError, RunConfig
+from coconut_lm.run.distributed import DistEnv, all_reduce_sum, barrier, init_distributed, unwrap, wrap_model
+from coconut_lm.run.lock import RunLock
+from coconut_lm.train.tracking import build_tracker
+
+KILL_AFTER_STEP_ENV = "COCONUT_LM_TEST_KILL_AFTER_STEP"
+"""Tests of resumption set it: the process SIGKILLs itself after that optimizer step."""
 
 
 def seed_everything(seed: int) -> None:
@@ -101,6 +108,7 @@ class Trainer:
         self.total_steps = max(1, (len(train) // self.global_size) * t.num_epochs) if train else 1
         device_type = env.device.type
         self.autocast = (lambda: torch.autocast(device_type, dtype=torch.bfloat16)) if t.bf16 else nullcontext
+        self.kill_after_step = int(os.environ.get(KILL_AFTER_STEP_ENV, -1))
         if resume_from is not None:
             self._resume(resume_from)
 
@@ -197,7 +205,6 @@ class Trainer:
         return nullcontext() if last else self.wrapped.no_sync()
 
     def _to_device(self, sequences: list) -> dict[str, torch.Tensor]:
-        from coconut_lm.data.collate import collate
 
         batch = collate(sequences, self.bundle.ids.pad, self.bundle.ids.latent)
         return {k: v.to(self.env.device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
@@ -283,7 +290,7 @@ class Trainer:
                 )
             if t.save_every_steps and state.global_step % t.save_every_steps == 0 and g + 1 < len(plan.batches):
                 self.save_rolling()
-            if t.debug_kill_after_step is not None and state.global_step == t.debug_kill_after_step:
+            if state.global_step == self.kill_after_step:
                 os.kill(os.getpid(), signal.SIGKILL)  # testing resume: die like a preempted job
         bar.close()
         state.epoch, state.step_in_epoch = state.epoch + 1, 0
@@ -311,7 +318,7 @@ class Trainer:
         """Mean token loss over the validation set at `stage` (sharded, summed over processes)."""
         model, env, b = self.model, self.env, self.cfg.training.batch_size
         # Validation trains nothing: the scheduled stage for every example (no stage mixing).
-        options = dataclasses.replace(self.cfg.curriculum.options(), uniform_prob=0.0, icot_smoothing=0)
+        options = dataclasses.replace(self.cfg.curriculum, uniform_prob=0.0, icot_smoothing=0)
         sequences = build_stage_sequences(
             self.val, stage, self.cfg.method, options, self.bundle.ids, None, self.max_length, self.cfg.data.too_long
         )
@@ -331,7 +338,7 @@ class Trainer:
         return float(totals[0] / totals[1].clamp(min=1))
 
     def generation_eval(self, stage: int) -> EvalResult:
-        prompts = eval_prompts(self.val, stage, self.cfg.method, self.cfg.curriculum.options(), self.bundle.ids)
+        prompts = eval_prompts(self.val, stage, self.cfg.method, self.cfg.curriculum, self.bundle.ids)
         e = self.cfg.evaluation
         prompts = fit_prompts(prompts, self.val, self.max_length, e.max_new_tokens, self.cfg.data.too_long)
         return evaluate(
@@ -356,9 +363,7 @@ class Trainer:
     def fit(self) -> dict:
         """Train to `num_epochs` (or only evaluate); returns the last validation metrics."""
         if self.cfg.evaluation.only_eval:
-            from coconut_lm.training_data import stage_for_epoch
-
-            metrics = self.validate(stage_for_epoch(self.state.epoch, self.cfg.method, self.cfg.curriculum))
+            metrics = self.validate(self.cfg.method.stage_for_epoch(self.state.epoch, self.cfg.curriculum))
             self.tracker.log(metrics, self.state.global_step)
             return metrics
         if self.train is None:
@@ -385,7 +390,6 @@ def configured_model_type(cfg: RunConfig) -> str | None:
 
 def _check_inputs(cfg: RunConfig) -> None:
     """Fail fast, before loading a model, on data files that cannot be read."""
-    from coconut_lm.data.schema import DataError
 
     if not cfg.evaluation.only_eval and cfg.data.train_path is None:
         raise ConfigError("data.train_path: required for training (or set evaluation.only_eval=true)")
@@ -409,10 +413,6 @@ def train(cfg: RunConfig, device: str | None = None) -> dict:
     Single process by default; under `torchrun` every process calls this (DDP or FSDP).
     Returns a summary (rank 0's view).
     """
-    from coconut_lm.distributed import init_distributed
-    from coconut_lm.modeling_setup import build_model
-    from coconut_lm.tracking import build_tracker
-    from coconut_lm.training_data import load_split
 
     _check_inputs(cfg)
     env = init_distributed(device)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import importlib
 
 DATA_SUBCOMMANDS = (
-    "coconut_lm.data.gsm8k",  # data gsm8k
-    "coconut_lm.data.prontoqa",  # data prontoqa
-    "coconut_lm.data.prosqa",  # data prosqa, data stats
+    "coconut_lm.data.datasets.gsm8k",  # data gsm8k
+    "coconut_lm.data.datasets.prontoqa",  # data prontoqa
+    "coconut_lm.data.datasets.prosqa",  # data prosqa, data stats
     "coconut_lm.data.render",  # data render
-    "coconut_lm.data.symbolic",  # data symbolic
+    "coconut_lm.data.datasets.symbolic",  # data symbolic
     "coconut_lm.data.steps",  # data steps
 )
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from coconut_lm.kv_cache import padded_capacity
+from coconut_lm.model.kv_cache import padded_capacity
 
 PREPARED_FORMATS = ("sdpa", "eager")
 """Attention implementations that take a prepared 4D mask from us."""

@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coconut_lm.constants import IGNORE_INDEX
+from coconut_lm.data.curriculum import Sequence, build_sequence
+from coconut_lm.data.methods import Method
+from coconut_lm.data.schema import DataError, load_examples
+from coconut_lm.data.tokenization import tokenize_examples
 from coconut_lm.errors import UserError
-from coconut_lm.methods import Method
 
 log = logging.getLogger(__name__)
 
@@ -45,28 +48,11 @@ class SplitData:
 
 def load_split(path: str | Path, tokenizer, limit: int | None = None) -> SplitData:
     """Load, validate (raises `DataError`, naming the file) and tokenise a data file."""
-    from coconut_lm.data.schema import load_examples
-    from coconut_lm.data.tokenization import tokenize_examples
 
     examples = load_examples(path)
     if limit is not None:
         examples = examples[:limit]
     return SplitData(str(path), examples, tokenize_examples(examples, tokenizer))
-
-
-def stage_for_epoch(epoch: int, method: Method, curriculum) -> int:
-    """The curriculum stage trained at `epoch` (0-based)."""
-    from coconut_lm.data.curriculum import final_stage
-
-    options = curriculum.options()
-    if method == Method.ICOT:
-        return epoch  # iCoT's schedule is per epoch (tokens removed per epoch)
-    if method in (Method.COT, Method.NO_COT):
-        return 0
-    last = final_stage(method, options)
-    if method in (Method.COCONUT_NO_CURRICULUM, Method.PAUSE):
-        return last
-    return min(epoch // curriculum.epochs_per_stage, last)
 
 
 def curriculum_rng(seed: int, epoch: int) -> random.Random:
@@ -91,7 +77,6 @@ def build_stage_sequences(
     too_long: str = "error",
 ) -> list:
     """The sequences of every example at `stage`; index i is example i, or None if skipped."""
-    from coconut_lm.data.curriculum import Sequence, build_sequence
 
     out: list = []
     cut: list[int] = []  # skipped or truncated examples
@@ -131,7 +116,6 @@ def _first_indices(indices: list[int], n: int = 5) -> str:
 
 def check_duplicates(split: SplitData, policy: str) -> None:
     """Warn about (`warn`), refuse (`error`) or accept (`ignore`) records that repeat an earlier one."""
-    from coconut_lm.data.schema import DataError
 
     first_seen: dict = {}
     repeats: list[int] = []
@@ -186,9 +170,9 @@ class EpochPlan:
 
 def plan_epoch(split: SplitData, epoch: int, cfg, ids, max_length: int | None, world_size: int) -> EpochPlan:
     """Stage, sequences and global batches of `epoch` under run config `cfg`."""
-    stage = stage_for_epoch(epoch, cfg.method, cfg.curriculum)
+    stage = cfg.method.stage_for_epoch(epoch, cfg.curriculum)
     rng = curriculum_rng(cfg.training.seed, epoch)
-    options = cfg.curriculum.options()
+    options = cfg.curriculum
     sequences = build_stage_sequences(split, stage, cfg.method, options, ids, rng, max_length, cfg.data.too_long)
     t = cfg.training
     size = t.batch_size * t.gradient_accumulation_steps * world_size

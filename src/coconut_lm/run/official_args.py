@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from coconut_lm.config import ConfigError
+from coconut_lm.errors import ConfigError
 
 METHOD_FLAGS = ("coconut", "cot", "no_thoughts", "no_cot", "special_token")
 """The official booleans that together choose the method."""

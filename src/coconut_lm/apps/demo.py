@@ -19,6 +19,16 @@ import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from coconut_lm.analysis.checkpoint_io import load_analysis_model
+from coconut_lm.analysis.thoughts import analyze_thoughts
+from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
+from coconut_lm.data.tokenizer import train_tokenizer
+from coconut_lm.eval.evaluate import evaluate_checkpoint
+from coconut_lm.io import write_json
+from coconut_lm.run import checkpoint as ckpt
+from coconut_lm.run.config import config_from_dict
+from coconut_lm.train.trainer import train
+
 
 @dataclass
 class DemoConfig:
@@ -62,8 +72,6 @@ class DemoConfig:
 
 def make_data(cfg: DemoConfig, data_dir: Path) -> dict[str, Path]:
     """Train/valid/test splits of generated ProsQA (no question in two splits)."""
-    from coconut_lm.data.prosqa import ProsQAConfig, generate_splits
-    from coconut_lm.io import write_json
 
     paths = {name: data_dir / f"{name}.json" for name in ("train", "valid", "test")}
     if all(p.is_file() for p in paths.values()):
@@ -83,7 +91,6 @@ def run_config(
     Other methods (`method`) get the same model, data and number of epochs: the Table-1
     experiment (`experiments/table1_cpu`) compares them at equal budget.
     """
-    from coconut_lm.config import config_from_dict
 
     num_stages = cfg.max_latent_stage + 1
     tree = {
@@ -123,7 +130,6 @@ def run_config(
 
 def stage_checkpoints(run_dir: Path) -> tuple[Path, Path]:
     """The last checkpoint trained at stage 0 (the CoT model) and the last one of the run."""
-    from coconut_lm import checkpoint as ckpt
 
     folders = ckpt.list_checkpoints(run_dir)
     stage0 = [f for f in folders if ckpt.read_trainer_state(f).stage == 0]
@@ -168,8 +174,6 @@ def plot_curve(curve: list[dict], path: Path) -> Path | None:
 
 def thought_report(checkpoint: Path, record: dict) -> list[str]:
     """The top tokens each continuous thought of `record` decodes to, one line per thought."""
-    from coconut_lm.analysis.checkpoint_io import load_analysis_model
-    from coconut_lm.analysis.thoughts import analyze_thoughts
 
     am = load_analysis_model(checkpoint, device="cpu")
     report = analyze_thoughts(am, [record], top_k=3)
@@ -189,10 +193,6 @@ def summary_table(rows: dict) -> str:
 
 def run_demo(cfg: DemoConfig) -> dict:
     """Data, tokenizer, training, evaluation and the report; returns the figures."""
-    from coconut_lm.evaluation import evaluate_checkpoint
-    from coconut_lm.io import write_json
-    from coconut_lm.tokenizer import train_tokenizer
-    from coconut_lm.training import train
 
     start = time.time()
     out = Path(cfg.out)
@@ -240,7 +240,6 @@ def run_demo(cfg: DemoConfig) -> dict:
 
 
 def _stage(checkpoint: Path) -> int:
-    from coconut_lm import checkpoint as ckpt
 
     return ckpt.read_trainer_state(checkpoint).stage
 

@@ -1,0 +1,1 @@
+"""Training: the trainer (curriculum stages, optimizer resets, exact resume) and metric tracking."""
