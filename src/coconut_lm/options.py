@@ -85,10 +85,10 @@ _EXPECTED = {
 
 def _message(cls: type, error: dict, key_of: Callable[[tuple], str]) -> str:
     loc, kind = error["loc"], error["type"]
-    key = key_of(loc) or "config"
     cause = (error.get("ctx") or {}).get("error")
-    if kind == "value_error" and isinstance(cause, UserError):
-        return str(cause)  # a __post_init__ check: its message names its key already
+    if kind == "value_error" and (isinstance(cause, UserError) or not loc):
+        return str(cause)  # a __post_init__ check: its message names its keys
+    key = key_of(loc)
     if kind == "value_error":
         return f"{key}: {cause}"
     if kind == "unexpected_keyword_argument":
@@ -136,13 +136,24 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, .
 
 
 def given_arguments(cls: type, args: argparse.Namespace) -> dict:
-    """The fields of `cls` given on the command line, as raw values (YAML for lists and dicts)."""
+    """The fields of `cls` given on the command line; values read as YAML (`3`, `false`, `[1, 2]`)
+    except for text fields, which keep the string as typed."""
+    hints = typing.get_type_hints(cls)
     out = {}
     for f in dataclasses.fields(cls):
         value = getattr(args, f.name, None)
-        if value is not None:
-            out[f.name] = yaml.safe_load(value) if isinstance(value, str) and value[:1] in "[{" else value
+        if value is None:
+            continue
+        is_text = hints[f.name] is str or str in typing.get_args(hints[f.name])
+        out[f.name] = value if is_text or not isinstance(value, str) else _yaml_value(value)
     return out
+
+
+def _yaml_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text  # validation reports it against the field's type
 
 
 def from_arguments(cls: type, args: argparse.Namespace, base: dict | None = None) -> Any:

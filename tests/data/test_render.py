@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 from conftest import DATA, FIXTURES, require
 
+from coconut_lm.cli import main
 from coconut_lm.data import render
 from coconut_lm.data.schema import DataError
 
 
 def run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    render.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["render", *argv])
-    return args.func(args)
+    return main(["--debug", "data", "render", *argv])  # --debug: errors raise, as the tests expect
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +73,12 @@ def test_render_bad_data_fails_before_writing(tmp_path):
 
 
 def test_cli_registers_render_under_data():
-    from coconut_lm.cli import build_parser
+    from coconut_lm.cli import build_parser, data
+    from coconut_lm.data.methods import CurriculumConfig
+    from coconut_lm.options import from_arguments
 
     args = build_parser().parse_args(
         ["data", "render", "--data", "d.json", "--tokenizer", "t", "--method", "icot", "--stage", "2", "--out", "o"]
     )
-    assert args.func is render._main and args.method.value == "icot" and args.icot_tokens_per_epoch == 8
+    assert args.func is data._run_render and args.method.value == "icot"
+    assert from_arguments(CurriculumConfig, args).icot_tokens_per_epoch == 8  # flags not given: the defaults

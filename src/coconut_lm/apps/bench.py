@@ -14,10 +14,9 @@ Timings are medians over repeats with the two sides interleaved, so machine nois
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import torch
 
@@ -25,6 +24,7 @@ from coconut_lm.constants import IGNORE_INDEX
 from coconut_lm.data.collate import collate, collate_prompts
 from coconut_lm.data.curriculum import Sequence
 from coconut_lm.model.coconut import CoconutModel, next_token_loss
+from coconut_lm.options import Int, doc, settings
 
 # Token ids of the synthetic vocabulary: 0 pads; the last three are <bot>, <eot>, <latent>.
 PAD = 0
@@ -39,47 +39,25 @@ PRESETS = {
 """Named shapes (`--preset`); flags given explicitly override them."""
 
 
-@dataclass
+@settings
 class BenchConfig:
     """The benchmark's shape (defaults: the `default` preset)."""
 
-    n_layer: int = 4
-    """Transformer layers of the random GPT-2."""
-    n_head: int = 4
-    """Attention heads."""
-    n_embd: int = 256
-    """Width."""
-    vocab_size: int = 1000
-    """Vocabulary (the last three ids are `<bot>`, `<eot>`, `<latent>`)."""
-    batch_size: int = 16
-    """Sequences per batch (training and generation)."""
-    min_question: int = 250
-    """Shortest question, in tokens."""
-    max_question: int = 330
-    """Longest question, in tokens."""
-    num_thoughts: int = 6
-    """Continuous thoughts per sequence."""
-    answer_tokens: int = 10
-    """Answer tokens after `<eot>` in a training sequence."""
-    new_tokens: int = 16
-    """Tokens generated per prompt."""
-    repeats: int = 5
-    """Timed repeats of each measurement (after one warm-up)."""
-    threads: int = 2
-    """`torch.set_num_threads`."""
-    seed: int = 0
-    """Seed of the model and the token sequences."""
-    device: str = "cpu"
-    """Where to run ("cpu" or "cuda")."""
-    preset: str = "default"
-    """The shape's name (see `PRESETS`), recorded with the results."""
-
-    @classmethod
-    def from_preset(cls, preset: str, **overrides) -> BenchConfig:
-        """The preset's shape, then `overrides` (fields given explicitly)."""
-        if preset not in PRESETS:
-            raise ValueError(f"unknown bench preset {preset!r}; presets: {', '.join(PRESETS)}")
-        return cls(**{**PRESETS[preset], **overrides, "preset": preset})
+    n_layer: Int = doc(4, "Transformer layers of the random GPT-2.")
+    n_head: Int = doc(4, "Attention heads.")
+    n_embd: Int = doc(256, "Width.")
+    vocab_size: Int = doc(1000, "Vocabulary (the last three ids are `<bot>`, `<eot>`, `<latent>`).")
+    batch_size: Int = doc(16, "Sequences per batch (training and generation).")
+    min_question: Int = doc(250, "Shortest question, in tokens.")
+    max_question: Int = doc(330, "Longest question, in tokens.")
+    num_thoughts: Int = doc(6, "Continuous thoughts per sequence.")
+    answer_tokens: Int = doc(10, "Answer tokens after `<eot>` in a training sequence.")
+    new_tokens: Int = doc(16, "Tokens generated per prompt.")
+    repeats: Int = doc(5, "Timed repeats of each measurement (after one warm-up).")
+    threads: Int = doc(2, "`torch.set_num_threads`.")
+    seed: Int = doc(0, "Seed of the model and the token sequences.")
+    device: str = doc("cpu", "Where to run ('cpu' or 'cuda').")
+    preset: str = doc("default", "The shape's name (see `PRESETS`), recorded with the results.")
 
 
 def build_model(cfg: BenchConfig):
@@ -284,20 +262,3 @@ def format_table(result: dict) -> str:
         f"| official-style generate, batch 1 (tok/s) | {g['official_style_tok_s']:.0f} | | |",
     ]
     return "\n".join(lines)
-
-
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("bench", help="speed and memory of Coconut against plain Hugging Face")
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="default", help="a named shape (PRESETS)")
-    for name, value in asdict(BenchConfig()).items():
-        if name != "preset":  # None: not given, the preset's (or the default) value holds
-            parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=None)
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    parser.set_defaults(func=main)
-
-
-def main(args) -> int:
-    given = {k: getattr(args, k) for k in asdict(BenchConfig()) if k != "preset" and getattr(args, k) is not None}
-    result = run_bench(BenchConfig.from_preset(args.preset, **given))
-    print(json.dumps(result) if args.json else format_table(result))
-    return 0

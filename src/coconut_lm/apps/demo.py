@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, fields
 from pathlib import Path
 
 from coconut_lm.analysis.checkpoint_io import load_analysis_model
@@ -25,49 +24,33 @@ from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
 from coconut_lm.data.tokenizer import train_tokenizer
 from coconut_lm.eval.evaluate import evaluate_checkpoint
 from coconut_lm.io import write_json
+from coconut_lm.options import Int, doc, settings
 from coconut_lm.run import checkpoint as ckpt
 from coconut_lm.run.config import config_from_dict
 from coconut_lm.train.trainer import train
 
 
-@dataclass
+@settings
 class DemoConfig:
     """The demo's knobs (`coconut-lm demo --help`)."""
 
-    out: str = "runs/demo"
-    """Run folder: data, tokenizer, config, metrics, checkpoints, plot."""
-    seed: int = 0
-    """Seed of the data, the model and the training order."""
-    num_train: int = 4000
-    """Generated training questions."""
-    num_valid: int = 100
-    """Validation questions (accuracy every epoch)."""
-    num_test: int = 200
-    """Held-out test questions (the final table)."""
-    min_nodes: int = 5
-    """Smallest graph (the paper's: 21)."""
-    max_nodes: int = 7
-    """Largest graph (the paper's: 26)."""
-    max_path: int = 2
-    """Longest shortest path root -> target (the paper's: 6)."""
-    vocab_size: int = 512
-    """BPE vocabulary of the tokenizer trained on the data."""
-    n_layer: int = 3
-    """GPT-2 layers."""
-    n_embd: int = 96
-    """GPT-2 width."""
-    n_head: int = 4
-    """GPT-2 attention heads."""
-    max_latent_stage: int = 2
-    """Latent stages after stage 0 (one more step becomes a thought per stage)."""
-    epochs_per_stage: int = 5
-    """Epochs of each stage."""
-    lr: float = 3e-3
-    """AdamW learning rate."""
-    batch_size: int = 16
-    """Training batch size."""
-    icot_tokens_per_epoch: int = 2
-    """iCoT baseline only: chain tokens removed per epoch (Table-1 experiment)."""
+    out: str = doc("runs/demo", "Run folder: data, tokenizer, config, metrics, checkpoints, plot.")
+    seed: Int = doc(0, "Seed of the data, the model and the training order.")
+    num_train: Int = doc(4000, "Generated training questions.")
+    num_valid: Int = doc(100, "Validation questions (accuracy every epoch).")
+    num_test: Int = doc(200, "Held-out test questions (the final table).")
+    min_nodes: Int = doc(5, "Smallest graph (the paper's: 21).")
+    max_nodes: Int = doc(7, "Largest graph (the paper's: 26).")
+    max_path: Int = doc(2, "Longest shortest path root -> target (the paper's: 6).")
+    vocab_size: Int = doc(512, "BPE vocabulary of the tokenizer trained on the data.")
+    n_layer: Int = doc(3, "GPT-2 layers.")
+    n_embd: Int = doc(96, "GPT-2 width.")
+    n_head: Int = doc(4, "GPT-2 attention heads.")
+    max_latent_stage: Int = doc(2, "Latent stages after stage 0 (one more step becomes a thought per stage).")
+    epochs_per_stage: Int = doc(5, "Epochs of each stage.")
+    lr: float = doc(3e-3, "AdamW learning rate.")
+    batch_size: Int = doc(16, "Training batch size.")
+    icot_tokens_per_epoch: Int = doc(2, "iCoT baseline only: chain tokens removed per epoch (Table-1 experiment).")
 
 
 def make_data(cfg: DemoConfig, data_dir: Path) -> dict[str, Path]:
@@ -242,24 +225,3 @@ def run_demo(cfg: DemoConfig) -> dict:
 def _stage(checkpoint: Path) -> int:
 
     return ckpt.read_trainer_state(checkpoint).stage
-
-
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="train a small Coconut model from scratch on CPU",
-        description="Generate ProsQA-style data, train a tokenizer and a small GPT-2 through the Coconut "
-        "curriculum on CPU, and report CoT vs Coconut on a test split (about 4 minutes on 2 cores).",
-    )
-    for f in fields(DemoConfig):
-        default = getattr(DemoConfig, f.name)
-        parser.add_argument(
-            f"--{f.name.replace('_', '-')}", type=type(default), default=default, help=f"default {default}"
-        )
-    parser.set_defaults(func=main)
-
-
-def main(args) -> int:
-    cfg = DemoConfig(**{f.name: getattr(args, f.name) for f in fields(DemoConfig)})
-    run_demo(cfg)
-    return 0

@@ -1,27 +1,248 @@
-"""`coconut-lm data ...`: build, inspect and render data sets.
+"""`coconut-lm data ...`: build, convert, inspect and render data sets.
 
-Each module in `DATA_SUBCOMMANDS` defines `add_parser(subparsers)` for its own subcommand(s).
+gsm8k     GSM8k (iCoT text or the original JSON Lines) to the project's schema
+prontoqa  ProntoQA generator output to train / valid / test
+prosqa    generate ProsQA graphs (the paper's procedure); `stats` their Table-2 statistics
+render    a data file's sequences or prompts at one stage, as text
+symbolic  ProsQA graphs with one token per node, and their tokenizer
+steps     any chain-of-thought data set, its free-text chains cut into steps
 """
 
 from __future__ import annotations
 
-import importlib
+import argparse
+import json
+import tempfile
+from pathlib import Path
 
-DATA_SUBCOMMANDS = (
-    "coconut_lm.data.datasets.gsm8k",  # data gsm8k
-    "coconut_lm.data.datasets.prontoqa",  # data prontoqa
-    "coconut_lm.data.datasets.prosqa",  # data prosqa, data stats
-    "coconut_lm.data.render",  # data render
-    "coconut_lm.data.datasets.symbolic",  # data symbolic
-    "coconut_lm.data.steps",  # data steps
-)
+from coconut_lm.data.datasets import symbolic
+from coconut_lm.data.datasets.gsm8k import CONVERTERS, SPLITS, GSM8kFormatError, download
+from coconut_lm.data.datasets.prontoqa import build_prontoqa
+from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_prosqa, generate_splits, load_questions
+from coconut_lm.data.datasets.prosqa_stats import file_stats, format_stats, stats_json
+from coconut_lm.data.datasets.symbolic import DEFAULT_SYMBOLS, build_tokenizer, convert_file, vocabulary
+from coconut_lm.data.methods import CurriculumConfig, Method
+from coconut_lm.data.render import render
+from coconut_lm.data.steps import convert, format_statistics, hub_records, read_records, statistics_of
+from coconut_lm.errors import InputError
+from coconut_lm.io import write_json
+from coconut_lm.options import add_arguments, from_arguments
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("data", help="build, inspect and render data sets")
+    parser = subparsers.add_parser("data", help="build, convert, inspect and render data sets")
     data_sub = parser.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
-    for module_name in DATA_SUBCOMMANDS:
-        module = importlib.import_module(module_name)
-        if hasattr(module, "add_parser"):
-            module.add_parser(data_sub)
+    for add in (_add_gsm8k, _add_prontoqa, _add_prosqa, _add_render, _add_symbolic, _add_steps):
+        add(data_sub)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
+
+
+# -- data gsm8k -------------------------------------------------------------------------------------
+
+
+def _run_gsm8k(args) -> int:
+    """`coconut-lm data gsm8k`: convert `--input` (or a `--download`ed split) to `--out`."""
+    if (args.input is None) == (args.download is None):
+        raise SystemExit("data gsm8k: give exactly one of --input FILE or --download SPLIT")
+    if args.download is not None and args.download not in SPLITS[args.format]:
+        raise SystemExit(f"data gsm8k: --format {args.format} has splits {', '.join(SPLITS[args.format])}")
+    try:
+        if args.input is not None:
+            records = CONVERTERS[args.format](args.input)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                raw = download(args.format, args.download, Path(tmp) / "raw", timeout=args.timeout)
+                records = CONVERTERS[args.format](raw)
+    except (GSM8kFormatError, RuntimeError, OSError) as err:
+        raise SystemExit(f"data gsm8k: {err}") from None
+    write_json(args.out, records)
+    print(f"wrote {len(records)} examples to {args.out}")
+    return 0
+
+
+def _add_gsm8k(subparsers) -> None:
+    """Register `data gsm8k`."""
+    parser = subparsers.add_parser("gsm8k", help="convert GSM8k (iCoT text or original JSONL) to JSON")
+    parser.add_argument("--format", choices=sorted(CONVERTERS), required=True, help="source format")
+    parser.add_argument("--input", help="source file (iCoT .txt or original .jsonl)")
+    parser.add_argument("--download", metavar="SPLIT", help="fetch this split instead (needs network)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="download timeout in seconds")
+    parser.add_argument("--out", required=True, help="output JSON file")
+    parser.set_defaults(func=_run_gsm8k)
+
+
+# -- data prontoqa ----------------------------------------------------------------------------------
+
+
+def _run_prontoqa(args) -> int:
+    """`coconut-lm data prontoqa`."""
+    try:
+        sizes = tuple(int(x) for x in args.splits.split(","))
+        if len(sizes) != 2:
+            raise ValueError(f"--splits wants TRAIN,VALID, got {args.splits!r}")
+        paths = build_prontoqa(args.input, args.out_dir, sizes, args.seed)
+    except (OSError, ValueError) as err:
+        raise SystemExit(f"data prontoqa: {err}") from None
+    for path in paths.values():
+        print(f"wrote {len(json.loads(path.read_text(encoding='utf-8')))} examples to {path}")
+    return 0
+
+
+def _add_prontoqa(subparsers) -> None:
+    """Register `data prontoqa`."""
+    parser = subparsers.add_parser("prontoqa", help="convert ProntoQA generator output to JSON splits")
+    parser.add_argument("--input", required=True, help="the generator's JSON (e.g. 5hop_0shot_random.json)")
+    parser.add_argument("--out-dir", required=True, help="folder for train.json, valid.json, test.json")
+    parser.add_argument("--seed", type=int, default=None, help="shuffle before splitting (default: file order)")
+    parser.add_argument("--splits", default="9000,200", help="train,valid sizes; test = the rest")
+    parser.set_defaults(func=_run_prontoqa)
+
+
+# -- data prosqa ------------------------------------------------------------------------------------
+
+
+def _parse_splits(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"--splits: expected comma-separated integers, got {text!r}") from None
+    if not 1 <= len(sizes) <= 3 or min(sizes) < 0:
+        raise SystemExit(f"--splits: expected 1 to 3 non-negative sizes (train,valid,test), got {text!r}")
+    return sizes
+
+
+def _run_prosqa(args) -> int:
+    """`coconut-lm data prosqa`: generate one file (`--num/--out`) or splits (`--splits/--out-dir`)."""
+    config = from_arguments(ProsQAConfig, args)
+    exclude = load_questions(args.exclude)
+    if args.splits is not None:
+        if args.out_dir is None:
+            raise SystemExit("data prosqa: --splits needs --out-dir")
+        splits = generate_splits(_parse_splits(args.splits), args.seed, config, exclude)
+        for name, split in zip(("train", "valid", "test"), splits, strict=False):
+            write_json(Path(args.out_dir) / f"{name}.json", split)
+            print(f"wrote {len(split)} examples to {Path(args.out_dir) / f'{name}.json'}")
+        return 0
+    if args.num is None or args.out is None:
+        raise SystemExit("data prosqa: give --num and --out, or --splits and --out-dir")
+    write_json(args.out, generate_prosqa(args.num, args.seed, config, exclude))
+    print(f"wrote {args.num} examples to {args.out}")
+    return 0
+
+
+def _run_stats(args) -> int:
+    """`coconut-lm data stats`: Table-2 statistics of a ProsQA-format file."""
+    stats = file_stats(args.file)
+    print(stats_json(stats) if args.json else format_stats(stats))
+    return 0
+
+
+def _add_prosqa(subparsers) -> None:
+    """Register `data prosqa` and `data stats`."""
+    gen = subparsers.add_parser("prosqa", help="generate ProsQA data (the paper's Algorithm 1)")
+    gen.add_argument("--num", type=int, help="number of examples (with --out)")
+    gen.add_argument("--out", help="output JSON file (with --num)")
+    gen.add_argument("--splits", help="train,valid,test sizes, e.g. 17886,300,500 (with --out-dir)")
+    gen.add_argument("--out-dir", help="folder for train.json, valid.json, test.json (with --splits)")
+    gen.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    gen.add_argument("--exclude", nargs="*", default=[], help="JSON files whose questions must not recur")
+    add_arguments(gen, ProsQAConfig)
+    gen.set_defaults(func=_run_prosqa)
+    stats = subparsers.add_parser("stats", help="graph statistics of a ProsQA-format file (Table 2)")
+    stats.add_argument("file", help="ProsQA-format JSON file")
+    stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    stats.set_defaults(func=_run_stats)
+
+
+# -- data render ------------------------------------------------------------------------------------
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    curriculum = from_arguments(CurriculumConfig, args)
+    path = render(args.data, args.tokenizer, args.method, args.stage, args.out, curriculum, args.seed, args.prompts)
+    print(f"wrote {path}")
+    return 0
+
+
+def _add_render(subparsers) -> None:
+    """Register `data render`."""
+    p = subparsers.add_parser("render", help="write the sequences or prompts of a data file at one stage")
+    p.add_argument("--data", required=True, help="examples: .json (a list) or .jsonl")
+    p.add_argument("--tokenizer", required=True, help="a Hugging Face tokenizer folder or name")
+    p.add_argument("--method", required=True, type=Method.parse, help=", ".join(m.value for m in Method))
+    p.add_argument("--stage", required=True, type=int, help="curriculum stage (iCoT: the epoch)")
+    add_arguments(p, CurriculumConfig, skip=("epochs_per_stage",))
+    p.add_argument("--seed", type=int, default=0, help="seed of the stage-mixing / smoothing draws")
+    p.add_argument("--prompts", action="store_true", help="write evaluation prompts instead")
+    p.add_argument("--out", required=True, help="output .jsonl")
+    p.set_defaults(func=_run_render)
+
+
+# -- data symbolic ----------------------------------------------------------------------------------
+
+
+def _run_symbolic(args) -> int:
+    """`coconut-lm data symbolic`."""
+    for source, target in zip(args.input, args.out, strict=True):
+        records = convert_file(source, args.seed, args.symbols)
+        write_json(target, records, indent=None)
+        print(f"{source}: {len(records)} records -> {target}")
+    if args.tokenizer:
+        print(f"tokenizer ({len(vocabulary(args.symbols))} tokens) -> {build_tokenizer(args.tokenizer, args.symbols)}")
+    return 0
+
+
+def _add_symbolic(subparsers) -> None:
+    p = subparsers.add_parser(
+        "symbolic",
+        help="ProsQA graphs with one token per node (and their tokenizer)",
+        description=symbolic.__doc__.split("\n\n")[0],
+    )
+    p.add_argument("--input", nargs="+", required=True, help="ProsQA JSON files with graph fields")
+    p.add_argument("--out", nargs="+", required=True, help="one output file per input")
+    p.add_argument("--tokenizer", help="also save the symbolic tokenizer to this folder")
+    p.add_argument("--symbols", type=int, default=DEFAULT_SYMBOLS, help="node symbols in the vocabulary")
+    p.add_argument("--seed", type=int, default=0, help="seeds the node symbols and the edge order")
+    p.set_defaults(func=_run_symbolic_checked)
+
+
+def _run_symbolic_checked(args) -> int:
+    if len(args.input) != len(args.out):
+        raise InputError(f"--input has {len(args.input)} files and --out {len(args.out)}: give one output per input")
+    return _run_symbolic(args)
+
+
+# -- data steps -------------------------------------------------------------------------------------
+
+
+def _run_steps(args) -> int:
+    """`coconut-lm data steps`."""
+    if (args.input is None) == (args.hub is None):
+        raise InputError("give exactly one of --input FILE or --hub DATASET")
+    records = read_records(args.input) if args.input else hub_records(args.hub, args.hub_split)
+    examples, failed = convert(
+        records, args.question_field, args.chain_field, args.answer_field, args.split, args.answer_after
+    )
+    stats = statistics_of(examples, failed, len(records))
+    out = Path(args.out)
+    write_json(out, examples, indent=None)
+    write_json(out.with_suffix(".stats.json"), stats)
+    print(format_statistics(stats))
+    print(f"wrote {out} and {out.with_suffix('.stats.json')}")
+    return 0
+
+
+def _add_steps(subparsers) -> None:
+    p = subparsers.add_parser(
+        "steps", help="cut free-text chains of thought into curriculum steps (any JSON / JSONL data set)"
+    )
+    p.add_argument("--input", help="a JSON list or JSON Lines file")
+    p.add_argument("--hub", help="a Hugging Face dataset name instead (needs `datasets` and the network)")
+    p.add_argument("--hub-split", default="train", help="its split (default: train)")
+    p.add_argument("--question-field", default="question")
+    p.add_argument("--chain-field", default="chain")
+    p.add_argument("--answer-field", default="answer")
+    p.add_argument("--answer-after", help="the answer is the text after the last occurrence of this marker")
+    p.add_argument("--split", required=True, help="lines, sentences, equations or regex:PATTERN")
+    p.add_argument("--out", required=True, help="output JSON file (the project's schema)")
+    p.set_defaults(func=_run_steps)

@@ -9,7 +9,6 @@ Each output line is `{"idx", "input_ids", "labels"}` (or `{"idx", "input_ids"}` 
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 from pathlib import Path
@@ -61,37 +60,3 @@ def render(
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     rows = render_rows(examples, tokenizer, Method.parse(method), stage, options or CurriculumConfig(), seed, prompts)
     return write_jsonl(out, rows)
-
-
-def _main(args: argparse.Namespace) -> int:
-    options = CurriculumConfig(
-        c_thought=args.c_thought,
-        max_latent_stage=args.max_latent_stage,
-        pad_latent_to_max=args.pad_latent_to_max,
-        uniform_prob=args.uniform_prob,
-        icot_tokens_per_epoch=args.icot_tokens_per_epoch,
-        icot_smoothing=args.icot_smoothing,
-    )
-    path = render(args.data, args.tokenizer, args.method, args.stage, args.out, options, args.seed, args.prompts)
-    print(f"wrote {path}")
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    """Register `data render`."""
-    defaults = CurriculumConfig()
-    p = subparsers.add_parser("render", help="write the sequences or prompts of a data file at one stage")
-    p.add_argument("--data", required=True, help="examples: .json (a list) or .jsonl")
-    p.add_argument("--tokenizer", required=True, help="a Hugging Face tokenizer folder or name")
-    p.add_argument("--method", required=True, type=Method.parse, help=", ".join(m.value for m in Method))
-    p.add_argument("--stage", required=True, type=int, help="curriculum stage (iCoT: the epoch)")
-    p.add_argument("--c-thought", type=int, default=defaults.c_thought, help="thoughts per step")
-    p.add_argument("--max-latent-stage", type=int, default=defaults.max_latent_stage)
-    p.add_argument("--pad-latent-to-max", action="store_true", help="max_latent_stage*c thoughts past it")
-    p.add_argument("--uniform-prob", type=float, default=defaults.uniform_prob, help="stage-mixing probability")
-    p.add_argument("--icot-tokens-per-epoch", type=int, default=defaults.icot_tokens_per_epoch)
-    p.add_argument("--icot-smoothing", type=int, default=defaults.icot_smoothing)
-    p.add_argument("--seed", type=int, default=0, help="seed of the stage-mixing / smoothing draws")
-    p.add_argument("--prompts", action="store_true", help="write evaluation prompts instead")
-    p.add_argument("--out", required=True, help="output .jsonl")
-    p.set_defaults(func=_main)

@@ -31,7 +31,6 @@ from pathlib import Path
 
 from coconut_lm.data.datasets.gsm8k import EQUATION
 from coconut_lm.errors import InputError
-from coconut_lm.io import write_json
 
 SPLITTERS = ("lines", "sentences", "equations", "regex:PATTERN")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'\[])")
@@ -160,42 +159,9 @@ def format_statistics(stats: dict) -> str:
     return "\n".join(lines)
 
 
-def _hub_records(name: str, split: str) -> list:
+def hub_records(name: str, split: str) -> list:
     try:
         import datasets
     except ImportError:
         raise InputError("--hub needs the datasets package: pip install datasets") from None
     return list(datasets.load_dataset(name, split=split))
-
-
-def run_steps(args) -> int:
-    """`coconut-lm data steps`."""
-    if (args.input is None) == (args.hub is None):
-        raise InputError("give exactly one of --input FILE or --hub DATASET")
-    records = read_records(args.input) if args.input else _hub_records(args.hub, args.hub_split)
-    examples, failed = convert(
-        records, args.question_field, args.chain_field, args.answer_field, args.split, args.answer_after
-    )
-    stats = statistics_of(examples, failed, len(records))
-    out = Path(args.out)
-    write_json(out, examples, indent=None)
-    write_json(out.with_suffix(".stats.json"), stats)
-    print(format_statistics(stats))
-    print(f"wrote {out} and {out.with_suffix('.stats.json')}")
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
-        "steps", help="cut free-text chains of thought into curriculum steps (any JSON / JSONL data set)"
-    )
-    p.add_argument("--input", help="a JSON list or JSON Lines file")
-    p.add_argument("--hub", help="a Hugging Face dataset name instead (needs `datasets` and the network)")
-    p.add_argument("--hub-split", default="train", help="its split (default: train)")
-    p.add_argument("--question-field", default="question")
-    p.add_argument("--chain-field", default="chain")
-    p.add_argument("--answer-field", default="answer")
-    p.add_argument("--answer-after", help="the answer is the text after the last occurrence of this marker")
-    p.add_argument("--split", required=True, help="lines, sentences, equations or regex:PATTERN")
-    p.add_argument("--out", required=True, help="output JSON file (the project's schema)")
-    p.set_defaults(func=run_steps)

@@ -19,13 +19,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from coconut_lm.errors import UserError
-from coconut_lm.io import write_json
 
 ICOT_URL = (
     "https://raw.githubusercontent.com/da03/Internalize_CoT_Step_by_Step/"
@@ -121,34 +119,3 @@ def download(fmt: str, split: str, dest: str | os.PathLike, timeout: float = 30.
     dest = Path(dest)
     dest.write_bytes(data)
     return dest
-
-
-def run(args) -> int:
-    """`coconut-lm data gsm8k`: convert `--input` (or a `--download`ed split) to `--out`."""
-    if (args.input is None) == (args.download is None):
-        raise SystemExit("data gsm8k: give exactly one of --input FILE or --download SPLIT")
-    if args.download is not None and args.download not in SPLITS[args.format]:
-        raise SystemExit(f"data gsm8k: --format {args.format} has splits {', '.join(SPLITS[args.format])}")
-    try:
-        if args.input is not None:
-            records = CONVERTERS[args.format](args.input)
-        else:
-            with tempfile.TemporaryDirectory() as tmp:
-                raw = download(args.format, args.download, Path(tmp) / "raw", timeout=args.timeout)
-                records = CONVERTERS[args.format](raw)
-    except (GSM8kFormatError, RuntimeError, OSError) as err:
-        raise SystemExit(f"data gsm8k: {err}") from None
-    write_json(args.out, records)
-    print(f"wrote {len(records)} examples to {args.out}")
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    """Register `data gsm8k`."""
-    parser = subparsers.add_parser("gsm8k", help="convert GSM8k (iCoT text or original JSONL) to JSON")
-    parser.add_argument("--format", choices=sorted(CONVERTERS), required=True, help="source format")
-    parser.add_argument("--input", help="source file (iCoT .txt or original .jsonl)")
-    parser.add_argument("--download", metavar="SPLIT", help="fetch this split instead (needs network)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="download timeout in seconds")
-    parser.add_argument("--out", required=True, help="output JSON file")
-    parser.set_defaults(func=run)

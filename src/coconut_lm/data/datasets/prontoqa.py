@@ -86,27 +86,3 @@ def build_prontoqa(
     """Convert and split `input_path`, writing train.json, valid.json, test.json to `out_dir`."""
     splits = split_records(convert_prontoqa(input_path), sizes, seed)
     return {name: write_json(Path(out_dir) / f"{name}.json", rows) for name, rows in splits.items()}
-
-
-def run(args) -> int:
-    """`coconut-lm data prontoqa`."""
-    try:
-        sizes = tuple(int(x) for x in args.splits.split(","))
-        if len(sizes) != 2:
-            raise ValueError(f"--splits wants TRAIN,VALID, got {args.splits!r}")
-        paths = build_prontoqa(args.input, args.out_dir, sizes, args.seed)
-    except (OSError, ValueError) as err:
-        raise SystemExit(f"data prontoqa: {err}") from None
-    for path in paths.values():
-        print(f"wrote {len(json.loads(path.read_text(encoding='utf-8')))} examples to {path}")
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    """Register `data prontoqa`."""
-    parser = subparsers.add_parser("prontoqa", help="convert ProntoQA generator output to JSON splits")
-    parser.add_argument("--input", required=True, help="the generator's JSON (e.g. 5hop_0shot_random.json)")
-    parser.add_argument("--out-dir", required=True, help="folder for train.json, valid.json, test.json")
-    parser.add_argument("--seed", type=int, default=None, help="shuffle before splitting (default: file order)")
-    parser.add_argument("--splits", default="9000,200", help="train,valid sizes; test = the rest")
-    parser.set_defaults(func=run)

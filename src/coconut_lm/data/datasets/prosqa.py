@@ -36,11 +36,10 @@ import json
 import math
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
 from pathlib import Path
 
-from coconut_lm.data.datasets.prosqa_stats import bfs_counts, children_lists, file_stats, format_stats, stats_json
-from coconut_lm.io import write_json
+from coconut_lm.data.datasets.prosqa_stats import bfs_counts, children_lists
+from coconut_lm.options import Int, doc, settings
 
 ENTITY_NAMES = (
     "Alex", "Bob", "Carol", "Davis", "Eva", "Fae", "Gabriel", "Jack", "Max",
@@ -67,29 +66,23 @@ MAX_DUPLICATES = 10_000
 """Duplicate questions in a row before concluding the settings admit no more distinct ones."""
 
 
-@dataclass
+@settings
 class ProsQAConfig:
     """Knobs of the ProsQA generator; the defaults reproduce the released data's statistics."""
 
-    min_nodes: int = 21
-    """Fewest nodes drawn per graph (nodes 0 and 1 included), before isolated ones are dropped."""
-    max_nodes: int = 26
-    """Most nodes drawn per graph, before isolated ones are dropped."""
-    parent_rate: float = 1.5
-    """Mean of the Poisson number of parents of each new node."""
-    p_root_side: float = 0.35
-    """Probability that a node's parent candidates are the nodes labelled 0 or 1."""
-    p_other_side: float = 0.35
-    """Probability that a node's parent candidates are the nodes labelled 0 or 2."""
-    depth_weight: float = 1.5
-    """A candidate parent's sampling weight is depth * depth_weight + 1."""
-    p_entity: float = 0.05
-    """Probability that a new node gets no parents (an extra entity); otherwise a zero Poisson
-    draw is redrawn (the released graphs have 2.5 entities, not the ~5 a plain Poisson gives)."""
-    min_path: int = 3
-    """Shortest root→target paths shorter than this are rejected (released data: 3)."""
-    max_path: int = 6
-    """Shortest root→target paths longer than this are rejected (released data: 6)."""
+    min_nodes: Int = doc(21, "Fewest nodes drawn per graph (nodes 0 and 1 included), before isolated ones are dropped.")
+    max_nodes: Int = doc(26, "Most nodes drawn per graph, before isolated ones are dropped.")
+    parent_rate: float = doc(1.5, "Mean of the Poisson number of parents of each new node.")
+    p_root_side: float = doc(0.35, "Probability that a node's parent candidates are the nodes labelled 0 or 1.")
+    p_other_side: float = doc(0.35, "Probability that a node's parent candidates are the nodes labelled 0 or 2.")
+    depth_weight: float = doc(1.5, "A candidate parent's sampling weight is depth * depth_weight + 1.")
+    p_entity: float = doc(
+        0.05,
+        "Probability that a new node gets no parents (an extra entity); otherwise a zero Poisson draw is "
+        "redrawn (the released graphs have 2.5 entities, not the ~5 a plain Poisson gives).",
+    )
+    min_path: Int = doc(3, "Shortest root→target paths shorter than this are rejected (released data: 3).")
+    max_path: Int = doc(6, "Shortest root→target paths longer than this are rejected (released data: 6).")
 
     def __post_init__(self) -> None:
         if not 3 <= self.min_nodes <= self.max_nodes:
@@ -306,68 +299,3 @@ def load_questions(paths: Iterable[str | Path]) -> set[str]:
     for path in paths:
         questions.update(r["question"] for r in json.loads(Path(path).read_text(encoding="utf-8")))
     return questions
-
-
-def _parse_splits(text: str) -> list[int]:
-    try:
-        sizes = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise SystemExit(f"--splits: expected comma-separated integers, got {text!r}") from None
-    if not 1 <= len(sizes) <= 3 or min(sizes) < 0:
-        raise SystemExit(f"--splits: expected 1 to 3 non-negative sizes (train,valid,test), got {text!r}")
-    return sizes
-
-
-def run_prosqa(args) -> int:
-    """`coconut-lm data prosqa`: generate one file (`--num/--out`) or splits (`--splits/--out-dir`)."""
-    knobs = {f.name: getattr(args, f.name) for f in fields(ProsQAConfig) if getattr(args, f.name) is not None}
-    try:
-        config = ProsQAConfig(**knobs)
-    except ValueError as err:
-        raise SystemExit(f"data prosqa: {err}") from None
-    exclude = load_questions(args.exclude)
-    if args.splits is not None:
-        if args.out_dir is None:
-            raise SystemExit("data prosqa: --splits needs --out-dir")
-        splits = generate_splits(_parse_splits(args.splits), args.seed, config, exclude)
-        for name, split in zip(("train", "valid", "test"), splits, strict=False):
-            write_json(Path(args.out_dir) / f"{name}.json", split)
-            print(f"wrote {len(split)} examples to {Path(args.out_dir) / f'{name}.json'}")
-        return 0
-    if args.num is None or args.out is None:
-        raise SystemExit("data prosqa: give --num and --out, or --splits and --out-dir")
-    write_json(args.out, generate_prosqa(args.num, args.seed, config, exclude))
-    print(f"wrote {args.num} examples to {args.out}")
-    return 0
-
-
-def run_stats(args) -> int:
-    """`coconut-lm data stats`: Table-2 statistics of a ProsQA-format file."""
-    stats = file_stats(args.file)
-    print(stats_json(stats) if args.json else format_stats(stats))
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    """Register `data prosqa` and `data stats`."""
-    gen = subparsers.add_parser("prosqa", help="generate ProsQA data (the paper's Algorithm 1)")
-    gen.add_argument("--num", type=int, help="number of examples (with --out)")
-    gen.add_argument("--out", help="output JSON file (with --num)")
-    gen.add_argument("--splits", help="train,valid,test sizes, e.g. 17886,300,500 (with --out-dir)")
-    gen.add_argument("--out-dir", help="folder for train.json, valid.json, test.json (with --splits)")
-    gen.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    gen.add_argument("--exclude", nargs="*", default=[], help="JSON files whose questions must not recur")
-    defaults = ProsQAConfig()
-    for f in fields(ProsQAConfig):
-        default = getattr(defaults, f.name)
-        gen.add_argument(
-            "--" + f.name.replace("_", "-"),
-            type=type(default),
-            default=None,
-            help=f"ProsQAConfig.{f.name} (default {default})",
-        )
-    gen.set_defaults(func=run_prosqa)
-    stats = subparsers.add_parser("stats", help="graph statistics of a ProsQA-format file (Table 2)")
-    stats.add_argument("file", help="ProsQA-format JSON file")
-    stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    stats.set_defaults(func=run_stats)

@@ -33,7 +33,6 @@ from pathlib import Path
 
 from coconut_lm.data.tokenizer import EOS_TOKEN, save_tokenizer
 from coconut_lm.errors import InputError
-from coconut_lm.io import write_json
 
 EDGE_END, QUESTION, ROOT, ANSWER, NEWLINE = "|", "[Q]", "[R]", "###", "\n"
 DEFAULT_SYMBOLS = 32
@@ -151,34 +150,3 @@ def build_tokenizer(out_dir: str | Path, num_symbols: int = DEFAULT_SYMBOLS) -> 
         ]
     )
     return save_tokenizer(tokenizer, out_dir)
-
-
-def run_symbolic(args) -> int:
-    """`coconut-lm data symbolic`."""
-    for source, target in zip(args.input, args.out, strict=True):
-        records = convert_file(source, args.seed, args.symbols)
-        write_json(target, records, indent=None)
-        print(f"{source}: {len(records)} records -> {target}")
-    if args.tokenizer:
-        print(f"tokenizer ({len(vocabulary(args.symbols))} tokens) -> {build_tokenizer(args.tokenizer, args.symbols)}")
-    return 0
-
-
-def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
-        "symbolic",
-        help="ProsQA graphs with one token per node (and their tokenizer)",
-        description=__doc__.split("\n\n")[0],
-    )
-    p.add_argument("--input", nargs="+", required=True, help="ProsQA JSON files with graph fields")
-    p.add_argument("--out", nargs="+", required=True, help="one output file per input")
-    p.add_argument("--tokenizer", help="also save the symbolic tokenizer to this folder")
-    p.add_argument("--symbols", type=int, default=DEFAULT_SYMBOLS, help="node symbols in the vocabulary")
-    p.add_argument("--seed", type=int, default=0, help="seeds the node symbols and the edge order")
-    p.set_defaults(func=_checked)
-
-
-def _checked(args) -> int:
-    if len(args.input) != len(args.out):
-        raise InputError(f"--input has {len(args.input)} files and --out {len(args.out)}: give one output per input")
-    return run_symbolic(args)

@@ -1,0 +1,30 @@
+"""`coconut-lm tokenizer train`: a byte-level BPE tokenizer trained on data files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from coconut_lm.data.tokenizer import train_tokenizer
+
+
+def run_train(args) -> int:
+    """`coconut-lm tokenizer train`."""
+    try:
+        out = train_tokenizer([Path(p) for p in args.data], args.vocab_size, args.out, args.min_frequency)
+    except (OSError, ValueError, KeyError) as err:
+        raise SystemExit(f"tokenizer train: {err}") from None
+    print(f"saved a {args.vocab_size}-token tokenizer to {out}")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    """Register the top-level `tokenizer` command and its `train` subcommand."""
+    parser = subparsers.add_parser("tokenizer", help="train a byte-level BPE tokenizer on data sets")
+    sub = parser.add_subparsers(dest="tokenizer_command", metavar="TOKENIZER_COMMAND")
+    train = sub.add_parser("train", help="train on official-format JSON data files")
+    train.add_argument("--data", nargs="+", required=True, help="official-format JSON files")
+    train.add_argument("--vocab-size", type=int, required=True, help="tokens, special and bytes included")
+    train.add_argument("--min-frequency", type=int, default=2, help="fewest occurrences of a merged pair")
+    train.add_argument("--out", required=True, help="output folder (save_pretrained format)")
+    train.set_defaults(func=run_train)
+    parser.set_defaults(func=lambda args: parser.print_help() or 2)
