@@ -9,7 +9,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from coconut_lm.cli import main
-from coconut_lm.data.tokenizer import EOS_TOKEN, record_text, train_tokenizer
+from coconut_lm.data.tokenizer_training import EOS_TOKEN, record_text, train_tokenizer
 
 RECORDS = [
     {

@@ -132,7 +132,7 @@ def _prepare_data(setting: Setting, prontoqa_source: Path) -> tuple[dict, Path]:
             data = build_prontoqa(prontoqa_source, data_dir)
     tokenizer_dir = setting.runs / "tokenizer"
     if not (tokenizer_dir / "tokenizer.json").is_file():
-        from coconut_lm.data.tokenizer import train_tokenizer
+        from coconut_lm.data.tokenizer_training import train_tokenizer
 
         train_tokenizer([data["train"]], setting.budget.vocab_size, tokenizer_dir)
     return data, tokenizer_dir

@@ -53,7 +53,7 @@ def tiny_checkpoint(tmp_path_factory, prosqa_records) -> dict[str, Path]:
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
     from coconut_lm.data.tokenization import add_special_tokens
-    from coconut_lm.data.tokenizer import record_text, train_tokenizer
+    from coconut_lm.data.tokenizer_training import record_text, train_tokenizer
     from coconut_lm.model.coconut import CoconutModel
 
     root = tmp_path_factory.mktemp("analysis")

@@ -41,7 +41,7 @@ def write_data(folder: Path, n_train: int = 16, n_val: int = 6) -> tuple[Path, P
 
 
 def write_tokenizer(folder: Path) -> Path:
-    from coconut_lm.data.tokenizer import train_tokenizer
+    from coconut_lm.data.tokenizer_training import train_tokenizer
 
     texts = [json.dumps(e) for e in toy_examples(200, 7)] + ["### " + " ".join(NAMES + CONCEPTS)]
     return train_tokenizer(texts, vocab_size=320, out_dir=folder, min_frequency=2)

@@ -176,3 +176,16 @@ def plot_frontier(per_thought: list[dict], attention: list[list[dict]], mass_pat
     ax.legend(fontsize=8)
     second = _save(fig, attention_path)
     return [first, second]
+
+
+def plot_validation_curve(curve: list[dict], path: str | Path, title: str) -> Path:
+    """Validation accuracy by epoch (`curve`: rows of epoch, stage, accuracy), stage boundaries dashed."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([r["epoch"] for r in curve], [r["accuracy"] for r in curve], marker="o")
+    for prev, row in zip(curve, curve[1:]):
+        if row["stage"] != prev["stage"]:
+            ax.axvline(prev["epoch"] + 0.5, color="gray", linestyle="--", linewidth=0.8)
+            ax.text(prev["epoch"] + 0.55, 0.02, f"stage {row['stage']}", fontsize=8, color="gray")
+    ax.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1), title=title)
+    return _save(fig, path)

@@ -60,7 +60,7 @@ class BenchConfig:
     preset: str = doc("default", "The shape's name (see `PRESETS`), recorded with the results.")
 
 
-def build_model(cfg: BenchConfig):
+def random_model(cfg: BenchConfig):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(cfg.seed)
@@ -231,7 +231,7 @@ def bench_generation(cfg: BenchConfig, model) -> dict:
 def run_bench(cfg: BenchConfig) -> dict:
     """Run every measurement; returns one JSON-serialisable dict."""
     torch.set_num_threads(cfg.threads)
-    model = build_model(cfg)
+    model = random_model(cfg)
     return {
         "config": asdict(cfg),
         "torch": torch.__version__,

@@ -15,19 +15,23 @@ same run can then be studied with `coconut-lm eval`, `generate` and `analyze`.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
 from coconut_lm.analysis.checkpoint_io import load_analysis_model
+from coconut_lm.analysis.plots import plot_validation_curve
 from coconut_lm.analysis.thoughts import analyze_thoughts
 from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
-from coconut_lm.data.tokenizer import train_tokenizer
+from coconut_lm.data.tokenizer_training import train_tokenizer
 from coconut_lm.eval.evaluate import evaluate_checkpoint
 from coconut_lm.io import write_json
 from coconut_lm.options import Int, doc, settings
 from coconut_lm.run import checkpoint as ckpt
 from coconut_lm.run.config import config_from_dict
 from coconut_lm.train.trainer import train
+
+logger = logging.getLogger(__name__)
 
 
 @settings
@@ -131,30 +135,6 @@ def validation_curve(run_dir: Path) -> list[dict]:
     return rows
 
 
-def plot_curve(curve: list[dict], path: Path) -> Path | None:
-    """Validation accuracy by epoch, stage boundaries as dashed lines (None without matplotlib)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no plot (pip install 'coconut-lm[plot]')")
-        return None
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot([r["epoch"] for r in curve], [r["accuracy"] for r in curve], marker="o")
-    for prev, row in zip(curve, curve[1:]):
-        if row["stage"] != prev["stage"]:
-            ax.axvline(prev["epoch"] + 0.5, color="gray", linestyle="--", linewidth=0.8)
-            ax.text(prev["epoch"] + 0.55, 0.02, f"stage {row['stage']}", fontsize=8, color="gray")
-    ax.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1), title="Coconut demo (ProsQA-style, CPU)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
 def thought_report(checkpoint: Path, record: dict) -> list[str]:
     """The top tokens each continuous thought of `record` decodes to, one line per thought."""
 
@@ -175,7 +155,7 @@ def summary_table(rows: dict) -> str:
 
 
 def run_demo(cfg: DemoConfig) -> dict:
-    """Data, tokenizer, training, evaluation and the report; returns the figures."""
+    """Data, tokenizer, training, evaluation; returns the figures and the text report (`report`)."""
 
     start = time.time()
     out = Path(cfg.out)
@@ -185,7 +165,7 @@ def run_demo(cfg: DemoConfig) -> dict:
         train_tokenizer([data["train"]], cfg.vocab_size, tokenizer_dir)
     run = run_config(cfg, data, tokenizer_dir)
     (out / "demo.yaml").write_text(run.to_yaml())
-    print(f"data, tokenizer and config in {out}; training {run.training.num_epochs} epochs ...", flush=True)
+    logger.info("data, tokenizer and config in %s; training %d epochs ...", out, run.training.num_epochs)
     train(run, device="cpu")
 
     stage0, final = stage_checkpoints(out)
@@ -196,14 +176,20 @@ def run_demo(cfg: DemoConfig) -> dict:
     record = json.loads(data["test"].read_text())[0]
     coconut = list(results.values())[-1]
     curve = validation_curve(out)
-    plot = plot_curve(curve, out / "val_accuracy.png")
+    try:
+        plot = plot_validation_curve(curve, out / "val_accuracy.png", "Coconut demo (ProsQA-style, CPU)")
+    except ImportError:
+        logger.warning("matplotlib is not installed: no plot (pip install 'coconut-lm[plot]')")
+        plot = None
     seconds = time.time() - start
-    print(f"\nTest split ({coconut.num_questions} questions), {seconds / 60:.1f} minutes in all:\n")
-    print(summary_table(results))
-    print(f"\nQuestion: {record['question']}\nGold: {record['answer']}")
-    print(f"Coconut: {coconut.predictions[0]['output']!r}")
-    print("Continuous thoughts through the LM head (top tokens):")
-    print("\n".join(thought_report(final, record)))
+    report = [
+        f"\nTest split ({coconut.num_questions} questions), {seconds / 60:.1f} minutes in all:\n",
+        summary_table(results),
+        f"\nQuestion: {record['question']}\nGold: {record['answer']}",
+        f"Coconut: {coconut.predictions[0]['output']!r}",
+        "Continuous thoughts through the LM head (top tokens):",
+        *thought_report(final, record),
+    ]
     summary = {
         "seconds": seconds,
         "results": {name: r.metrics("") for name, r in results.items()},
@@ -211,14 +197,13 @@ def run_demo(cfg: DemoConfig) -> dict:
         "validation": curve,
     }
     write_json(out / "demo_summary.json", summary)
-    print(
+    report += [
         f"\nRun folder: {out} (metrics.jsonl, config.yaml, checkpoints/, demo_summary.json"
-        + (f", {plot.name})" if plot else ")")
-    )
-    print(
+        + (f", {plot.name})" if plot else ")"),
         f"Next: coconut-lm eval {final} --data {data['test']}\n"
-        f"      coconut-lm analyze paths {final} --data {data['test']} --out {out / 'analysis'}"
-    )
+        f"      coconut-lm analyze paths {final} --data {data['test']} --out {out / 'analysis'}",
+    ]
+    summary["report"] = "\n".join(report)
     return summary
 
 

@@ -21,5 +21,5 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from coconut_lm.apps.demo import DemoConfig, run_demo
 
-    run_demo(from_arguments(DemoConfig, args))
+    print(run_demo(from_arguments(DemoConfig, args))["report"])
     return 0

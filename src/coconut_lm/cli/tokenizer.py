@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coconut_lm.data.tokenizer import train_tokenizer
+from coconut_lm.data.tokenizer_training import train_tokenizer
 
 
 def run_train(args) -> int:

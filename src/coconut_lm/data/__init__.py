@@ -3,7 +3,7 @@
 methods       `Method`: every per-method rule (markers, thought slots, stages, prompt layout)
 schema        the `{"question", "steps", "answer"}` record and its checks
 tokenization  records to token ids; the special tokens
-tokenizer     training and saving tokenizers
+tokenizer_training  training and saving tokenizers (BPE for from-scratch models)
 curriculum    (example, stage, method) -> training sequence / evaluation prompt
 collate       padding into batches (thoughts aligned)
 batching      a split's sequences per epoch, ordered and cut into (micro-)batches

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import logging
 import math
 import os
 import random
@@ -54,6 +55,8 @@ from coconut_lm.run.config import ConfigError, RunConfig
 from coconut_lm.run.distributed import DistEnv, all_reduce_sum, barrier, init_distributed, unwrap, wrap_model
 from coconut_lm.run.lock import RunLock
 from coconut_lm.train.tracking import build_tracker
+
+logger = logging.getLogger(__name__)
 
 KILL_AFTER_STEP_ENV = "COCONUT_LM_TEST_KILL_AFTER_STEP"
 """Tests of resumption set it: the process SIGKILLs itself after that optimizer step."""
@@ -144,7 +147,7 @@ class Trainer:
         if rng is not None:
             ckpt.restore_torch_rng(rng)
         if self.env.is_main:
-            print(f"resuming from {folder} (epoch {self.state.epoch}, step {self.state.step_in_epoch})")
+            logger.info("resuming from %s (epoch %d, step %d)", folder, self.state.epoch, self.state.step_in_epoch)
 
     def save(self, final: Path) -> None:
         """Write a checkpoint folder atomically (every process takes part; rank 0 writes)."""
@@ -357,7 +360,9 @@ class Trainer:
         result = self.generation_eval(stage)
         metrics.update(result.metrics())
         if self.env.is_main:
-            print(f"epoch {self.state.epoch}: val loss {metrics['eval/loss']:.4f}, accuracy {result.accuracy:.4f}")
+            logger.info(
+                "epoch %d: val loss %.4f, accuracy %.4f", self.state.epoch, metrics["eval/loss"], result.accuracy
+            )
         return metrics
 
     def fit(self) -> dict:

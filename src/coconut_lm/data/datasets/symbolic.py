@@ -31,7 +31,7 @@ import random
 from collections import deque
 from pathlib import Path
 
-from coconut_lm.data.tokenizer import EOS_TOKEN, save_tokenizer
+from coconut_lm.data.tokenizer_training import EOS_TOKEN, save_tokenizer
 from coconut_lm.errors import InputError
 
 EDGE_END, QUESTION, ROOT, ANSWER, NEWLINE = "|", "[Q]", "[R]", "###", "\n"
