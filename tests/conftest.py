@@ -1,4 +1,4 @@
-"""Shared test helpers: where `../shared` lives, and skips when it is absent."""
+"""Fixtures for every test: the official fixtures and data folders, model families, cache layouts."""
 
 from __future__ import annotations
 
@@ -6,17 +6,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures" / "official"
-DATA = SHARED / "data"
-
-
-def require(path: Path) -> Path:
-    """`path`, or skip the test with the reason (a fresh clone has no ../shared)."""
-    if not path.exists():
-        pytest.skip(f"{path} is absent (../shared is only on the project's machines)")
-    return path
+from tests.paths import DATA, FIXTURES, require
 
 
 @pytest.fixture
@@ -30,7 +20,7 @@ def data_dir() -> Path:
 
 
 MODEL_FAMILIES = ("gpt2", "gpt2_eager", "llama", "mistral", "qwen2")
-"""Model families every model test runs on (tests/model/model_helpers.py builds them)."""
+"""Model families every model test runs on (tests/model/helpers.py builds them)."""
 
 
 @pytest.fixture(params=MODEL_FAMILIES)

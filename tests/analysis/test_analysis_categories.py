@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DATA, require
 
 from coconut_lm.analysis.categories import Category, ProsQAGraph, classify_output, parse_sentence
+from tests.paths import DATA, require
 
 # Tom -> wumpus -> yumpus -> zumpus (target): the shortest path (3 edges).
 # Tom -> dumpus -> rompus -> yumpus: a longer way to yumpus (so via dumpus: 4 edges to the target).

@@ -8,8 +8,7 @@ import pytest
 
 from coconut_lm.analysis.categories import Category
 from coconut_lm.cli import main
-
-from .conftest import NUM_TEST
+from tests.analysis.conftest import NUM_TEST
 
 
 def _args(tiny_checkpoint, out) -> list[str]:

@@ -15,8 +15,7 @@ from coconut_lm.analysis.values import (
     frontier,
     node_heights,
 )
-
-from .test_analysis_categories import RECORD
+from tests.analysis.test_analysis_categories import RECORD
 
 
 def test_frontier_and_heights() -> None:

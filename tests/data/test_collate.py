@@ -7,7 +7,6 @@ from functools import cache
 
 import pytest
 import torch
-from conftest import DATA, FIXTURES, require
 
 from coconut_lm.constants import IGNORE_INDEX as X
 from coconut_lm.data.collate import collate, collate_prompts
@@ -15,6 +14,7 @@ from coconut_lm.data.curriculum import Sequence, build_sequence
 from coconut_lm.data.methods import CurriculumConfig, Method
 from coconut_lm.data.schema import load_examples
 from coconut_lm.data.tokenization import add_special_tokens, tokenize_examples
+from tests.paths import DATA, FIXTURES, require
 
 FORWARD_CASES = [
     f"{model}_{case}"

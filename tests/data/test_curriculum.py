@@ -7,13 +7,13 @@ import random
 from functools import cache
 
 import pytest
-from conftest import DATA, FIXTURES, require
 
 from coconut_lm.constants import IGNORE_INDEX as X
 from coconut_lm.data.curriculum import Sequence, build_prompt, build_sequence, num_thoughts
 from coconut_lm.data.methods import CurriculumConfig, Method
 from coconut_lm.data.schema import load_examples
 from coconut_lm.data.tokenization import SpecialTokenIds, TokenizedExample, add_special_tokens, tokenize_examples
+from tests.paths import DATA, FIXTURES, require
 
 OFFICIAL_METHODS = {
     "coconut": Method.COCONUT,

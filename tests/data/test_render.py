@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DATA, FIXTURES, require
 
 from coconut_lm.cli import main
 from coconut_lm.data import render
 from coconut_lm.data.schema import DataError
+from tests.paths import DATA, FIXTURES, require
 
 
 def run_cli(argv: list[str]) -> int:

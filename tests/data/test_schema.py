@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DATA, require
 
 from coconut_lm.data.schema import DataError, load_examples, validate_examples
+from tests.paths import DATA, require
 
 GOOD = {"question": "Is Tom a wumpus?", "steps": ["Tom is a wumpus."], "answer": "Tom is a wumpus."}
 

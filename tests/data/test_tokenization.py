@@ -6,7 +6,6 @@ import logging
 
 import pytest
 import torch
-from conftest import DATA, FIXTURES, require
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import (
     AutoTokenizer,
@@ -27,6 +26,7 @@ from coconut_lm.data.tokenization import (
     tokenize_example,
     tokenize_examples,
 )
+from tests.paths import DATA, FIXTURES, require
 
 EXAMPLE = {"question": "Is Tom a wumpus?", "steps": ["Tom is a rempus.", "Every rempus is a wumpus."], "answer": "Yes."}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from model_helpers import BOT, EOS, EOT, LATENT, left_pad, make_model, naive_forward
 
 from coconut_lm.constants import IGNORE_INDEX
 from coconut_lm.model.coconut import next_token_loss
+from tests.model.helpers import BOT, EOS, EOT, LATENT, left_pad, make_model, naive_forward
 
 torch.set_grad_enabled(True)
 

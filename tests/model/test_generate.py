@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-from model_helpers import BOT, EOS, EOT, LATENT, left_pad, make_model
 
 from coconut_lm.model.coconut import CoconutModel
+from tests.model.helpers import BOT, EOS, EOT, LATENT, left_pad, make_model
 
 
 def prompts(counts: list[int], seed: int = 0) -> list[list[int]]:

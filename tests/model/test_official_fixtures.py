@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import FIXTURES, require
+
+from tests.paths import FIXTURES, require
 
 FORWARD_CASES = sorted(p.name for p in (FIXTURES / "forward").iterdir()) if FIXTURES.exists() else ["absent"]
 

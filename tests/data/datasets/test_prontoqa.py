@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DATA, require
 
 from coconut_lm.cli import main
 from coconut_lm.data.datasets.prontoqa import convert_prontoqa, pair_sentences, split_records
+from tests.paths import DATA, require
 
 RAW = DATA / "prontoqa" / "5hop_0shot_random.json"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import torch
 import yaml
@@ -13,8 +12,7 @@ from coconut_lm.cli import main
 from coconut_lm.run.build import build_model
 from coconut_lm.run.config import config_from_dict
 from coconut_lm.train.trainer import seed_everything
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.paths import REPO
 
 
 def test_train_eval_generate(tmp_path, toy_assets, capsys):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .toy import tiny_config, write_data, write_tokenizer
+from tests.train.toy import tiny_config, write_data, write_tokenizer
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,7 @@ import torch
 
 from coconut_lm.data.batching import plan_epoch
 from coconut_lm.run.distributed import DistEnv
-
-from .helpers import NO_DROPOUT, make_trainer
+from tests.train.helpers import NO_DROPOUT, make_trainer
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

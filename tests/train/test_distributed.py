@@ -15,11 +15,9 @@ from safetensors.torch import load_file
 
 from coconut_lm.cli import main
 from coconut_lm.train.trainer import KILL_AFTER_STEP_ENV
-
-from .helpers import NO_DROPOUT
-from .toy import write_config
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.paths import REPO
+from tests.train.helpers import NO_DROPOUT
+from tests.train.toy import write_config
 
 
 def _torchrun(*args: object, expect_rc: int = 0, kill_after_step: int | None = None) -> None:

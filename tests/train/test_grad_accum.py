@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 
 from coconut_lm.data.batching import plan_epoch
-
-from .helpers import NO_DROPOUT, make_trainer
+from tests.train.helpers import NO_DROPOUT, make_trainer
 
 
 def _grads(trainer, epoch: int):

@@ -12,10 +12,8 @@ from safetensors.torch import load_file
 
 from coconut_lm.cli import main
 from coconut_lm.train.trainer import KILL_AFTER_STEP_ENV
-
-from .toy import write_config
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.paths import REPO
+from tests.train.toy import write_config
 
 
 def test_killed_and_resumed_equals_uninterrupted(make_config, tmp_path):

@@ -6,7 +6,6 @@ import json
 import random
 
 import pytest
-from conftest import DATA, require
 
 from coconut_lm.cli import main
 from coconut_lm.data.datasets import prosqa
@@ -28,6 +27,7 @@ from coconut_lm.data.datasets.prosqa_stats import (
     is_path,
     reachable,
 )
+from tests.paths import DATA, require
 
 VALID = DATA / "prosqa" / "valid.json"
 SMALL = ProsQAConfig(min_nodes=8, max_nodes=12, min_path=2, max_path=4)

@@ -7,8 +7,7 @@ import pytest
 from coconut_lm.data.batching import epoch_order, micro_batch
 from coconut_lm.data.methods import CurriculumConfig, Method
 from coconut_lm.train.trainer import lr_factor
-
-from .helpers import make_trainer
+from tests.train.helpers import make_trainer
 
 
 def test_stage_for_epoch():

@@ -13,8 +13,7 @@ from coconut_lm.run.checkpoint import CheckpointError
 from coconut_lm.run.config import config_from_dict
 from coconut_lm.train.tracking import TrackerUnavailable, build_tracker
 from coconut_lm.train.trainer import train
-
-from .helpers import make_trainer
+from tests.train.helpers import make_trainer
 
 
 def test_missing_data_file(make_config, tmp_path):
@@ -57,8 +56,7 @@ def test_checkpoint_of_another_method(make_config):
 
 def test_cli_prints_clear_errors(make_config, tmp_path):
     from coconut_lm.cli import main
-
-    from .toy import write_config
+    from tests.train.toy import write_config
 
     bad = write_config(tmp_path / "bad.yaml", make_config(curriculum={"c_thought": 0}))
     with pytest.raises(SystemExit, match="coconut-lm train: curriculum.c_thought: must be >= 1 with coconut"):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DATA, require
 
 from coconut_lm.cli import main
 from coconut_lm.data.datasets.gsm8k import GSM8kFormatError, convert_icot, convert_openai, parse_icot_line
+from tests.paths import DATA, require
 
 GSM = DATA / "gsm8k"
 

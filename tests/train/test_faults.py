@@ -17,10 +17,9 @@ import pytest
 from coconut_lm.cli import main
 from coconut_lm.errors import USER_ERROR_STATUS
 from coconut_lm.run import checkpoint as ckpt
+from tests.paths import REPO
+from tests.train.toy import write_config
 
-from .toy import write_config
-
-REPO = Path(__file__).resolve().parents[2]
 SMALL = {"data": {"val_path": None}, "training": {"num_epochs": 1}}
 
 

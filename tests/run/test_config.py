@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
 import yaml
 
 from coconut_lm.data.methods import Method
 from coconut_lm.run.config import ConfigError, RunConfig, config_from_dict, defaults_yaml, load_config
+from tests.paths import REPO
 
 OURS = """
 method: coconut
@@ -144,7 +144,7 @@ def test_defaults_document_every_field():
     assert RunConfig().model.name_or_path == "openai-community/gpt2"
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml")), ids=str)
+@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml")), ids=str)
 def test_recipes_load(path):
     text = path.read_text()
     assert "coconut-lm" in text.split("\nmethod:")[0]  # the header says how to launch it
