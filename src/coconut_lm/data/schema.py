@@ -5,7 +5,7 @@ per line). Keys beyond the three required ones (e.g. ProsQA's `idx_to_symbol`, `
 `target`, `neg_target`) are kept as they are. Every problem is reported with the file, the
 record index and the field, and a malformed file is rejected as a whole, never half-loaded:
 
-    >>> load_examples("../shared/data/prosqa/valid.json")[0]["answer"]
+    >>> load_examples("data/prosqa/valid.json")[0]["answer"]
     'Tom is a lempus.'
 """
 
