@@ -17,6 +17,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import asdict
+from typing import Literal
 
 import torch
 
@@ -57,6 +58,10 @@ class BenchConfig:
     threads: Int = doc(2, "`torch.set_num_threads`.")
     seed: Int = doc(0, "Seed of the model and the token sequences.")
     device: str = doc("cpu", "Where to run ('cpu' or 'cuda').")
+    thought_update: Literal["sequential", "jacobi"] = doc(
+        "sequential", "How thoughts are computed (`thoughts.update`)."
+    )
+    iterations: Int = doc(3, "Jacobi iterations (`thoughts.iterations`, with thought_update jacobi).")
     preset: str = doc("default", "The shape's name (see `PRESETS`), recorded with the results.")
 
 
@@ -79,7 +84,9 @@ def random_model(cfg: BenchConfig):
     base = GPT2LMHeadModel(config).to(cfg.device)
     bot, eot, latent = cfg.vocab_size - 3, cfg.vocab_size - 2, cfg.vocab_size - 1
     # EOS = -1 never matches: every row decodes exactly `new_tokens` tokens on both sides.
-    return CoconutModel(base, latent, bot, eot, eos_token_id=-1)
+    model = CoconutModel(base, latent, bot, eot, eos_token_id=-1)
+    model.thought_update, model.jacobi_iterations = cfg.thought_update, cfg.iterations
+    return model
 
 
 def make_sequences(cfg: BenchConfig, model, with_answer: bool) -> list[list[int]]:
@@ -172,14 +179,16 @@ def bench_training(cfg: BenchConfig, model) -> dict:
     seconds = side_by_side({"coconut": coconut_step, "plain": plain_step}, cfg.repeats, cfg.device)
     memory = {"coconut": peak_memory(coconut_step, cfg.device), "plain": peak_memory(plain_step, cfg.device)}
     model.zero_grad(set_to_none=True)
+    with torch.no_grad():
+        passes = model(**batch).num_forward_passes
     return {
         "tokens": int(batch["attention_mask"].sum()),
-        "passes": cfg.num_thoughts + 1,
+        "passes": passes,
         "coconut_s": seconds["coconut"],
         "plain_s": seconds["plain"],
         "ratio": seconds["coconut"] / seconds["plain"],
         # What each thought pass adds to a step that has the same tokens without thoughts.
-        "thought_pass_ms": 1000 * (seconds["coconut"] - seconds["plain"]) / max(cfg.num_thoughts, 1),
+        "thought_pass_ms": 1000 * (seconds["coconut"] - seconds["plain"]) / max(passes - 1, 1),
         "coconut_bytes": memory["coconut"],
         "plain_bytes": memory["plain"],
         "memory_ratio": memory["coconut"] / memory["plain"],
@@ -246,7 +255,8 @@ def format_table(result: dict) -> str:
     shape = (
         f"preset {c['preset']}: "
         f"GPT-2 {c['n_layer']}L/{c['n_head']}H/{c['n_embd']}d, vocab {c['vocab_size']}, batch {c['batch_size']}, "
-        f"questions {c['min_question']}-{c['max_question']} tokens, {c['num_thoughts']} thoughts, "
+        f"questions {c['min_question']}-{c['max_question']} tokens, {c['num_thoughts']} thoughts "
+        f"({c['thought_update']}{', T=' + str(c['iterations']) if c['thought_update'] == 'jacobi' else ''}), "
         f"{c['threads']} threads, {c['device']}"
     )
     lines = [

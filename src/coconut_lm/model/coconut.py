@@ -30,7 +30,7 @@ from torch import nn
 from coconut_lm.constants import IGNORE_INDEX
 from coconut_lm.model.attention_masks import PassMasks, prepared_format
 from coconut_lm.model.generation import greedy_decode
-from coconut_lm.model.kv_cache import cache_layout, is_full_attention, make_cache
+from coconut_lm.model.kv_cache import branch_cache, cache_layout, is_full_attention, make_cache
 
 OFFICIAL_PREFIX = "base_causallm."
 """Key prefix of state dicts saved by the official code (its wrapper's attribute name)."""
@@ -105,6 +105,11 @@ class CoconutModel(nn.Module):
         # static shapes and aligned key tiles, for GPU kernels and CUDA graphs), "prefix" (the
         # columns written so far: fewer keys, faster on CPU), or "auto" (whole on CUDA only).
         self.kv_layout = "auto"
+        # How the thoughts of a call are computed: "sequential" (thought i from thought i-1's
+        # hidden state: one pass per thought column) or "jacobi" (every thought column at once,
+        # `jacobi_iterations` times; see `_jacobi_prefill`).
+        self.thought_update = "sequential"
+        self.jacobi_iterations = 3
 
     @property
     def config(self):
@@ -188,6 +193,8 @@ class CoconutModel(nn.Module):
             raise ValueError("a thought in column 0 has no previous position to take a hidden state from")
         bounds = [0, *columns, input_ids.shape[1]]
         embeds = self.embed(input_ids)  # (B, T, H)
+        if self.thought_update == "jacobi" and columns:
+            return self._jacobi_prefill(embeds, is_latent, columns, position_ids, cache, masks, last_logits_only)
         # One split, not a slice per pass: its backward is one concatenation, where slices
         # would each fill a (B, T, H) gradient with zeros.
         chunks = embeds.split([end - start for start, end in zip(bounds[:-1], bounds[1:])], dim=1)
@@ -220,6 +227,80 @@ class CoconutModel(nn.Module):
             thoughts=torch.stack(thoughts, 1) if thoughts else embeds.new_zeros(batch, 0, dim),
             thought_mask=is_latent[:, columns],
             num_passes=len(bounds) - 1,
+        )
+
+    def _jacobi_prefill(self, embeds, is_latent, columns, position_ids, cache, masks, last_logits_only):
+        """The thoughts of a call by Jacobi iteration (parallel continuous thoughts, as PCCoT).
+
+        The block of thought columns [first, last) is computed `jacobi_iterations` (T) times over
+        the prefix's cache. At every iteration a row's first thought takes the last hidden state
+        of the column before it (exact, as in the sequential update), and each later thought the
+        last hidden state of the column before it from the previous iteration (at the first
+        iteration: its `<|latent|>` embedding). The last iteration runs on into the rest of the
+        sequence and fills `cache`; the others attend to the prefix through a branch of it and
+        leave it as it was. Gradients flow through every iteration. After T iterations a row's
+        first T thoughts equal the sequential ones: T = the most thoughts of a row reproduces the
+        sequential result in as many passes (k + 1). Rows are independent (batched == single):
+        when some row's thoughts start after the block's first column (left-padded prompts with
+        different thought counts), one more pass computes the states that feed their first
+        thought.
+        """
+        if not self._full_attention:
+            raise ValueError("jacobi thought updates need a model whose layers all attend to every earlier position")
+        first, last, total = columns[0], columns[-1] + 1, embeds.shape[1]
+        prefix_x, block_x, rest_x = embeds.split([first, last - first, total - last], dim=1)
+        out = self.base_forward(
+            cache,
+            last_logits_only=last_logits_only,
+            inputs_embeds=prefix_x,
+            attention_mask=masks(0, first),
+            position_ids=position_ids[:, :first],
+            output_hidden_states=True,
+        )
+        prefix_logits = out.logits
+        entry = out.hidden_states[-1][:, -1:].to(block_x.dtype)  # (B, 1, H): the state before column `first`
+        slots = is_latent[:, first:last, None]  # (B, m, 1) thought columns of the block
+        starts = slots & ~F.pad(slots[:, :-1], (0, 0, 1, 0))  # (B, m, 1) each row's first thought
+        branch_masks = PassMasks(masks.key_mask, masks.format, embeds.dtype, "prefix")
+        passes = 2
+
+        def block_pass(x: torch.Tensor) -> torch.Tensor:
+            """(B, m, H) state of the column before each block column, from a pass over `x`."""
+            hidden = self.base_forward(
+                branch_cache(cache, self.config),
+                last_logits_only=True,
+                inputs_embeds=x,
+                attention_mask=branch_masks(first, last),
+                position_ids=position_ids[:, first:last],
+                output_hidden_states=True,
+            ).hidden_states[-1]
+            return torch.cat([entry, hidden[:, :-1].to(block_x.dtype)], dim=1)
+
+        previous = torch.cat([entry, block_x[:, 1:]], dim=1)  # (B, m, H)
+        entries = previous
+        if bool(starts[:, 1:].any()):  # a row whose thoughts start later: its entry state first
+            entries = block_pass(block_x)
+            passes += 1
+        for _ in range(self.jacobi_iterations - 1):
+            previous = block_pass(torch.where(starts, entries, torch.where(slots, previous, block_x)))
+            passes += 1
+        x = torch.where(starts, entries, torch.where(slots, previous, block_x))
+        out = self.base_forward(
+            cache,
+            last_logits_only=last_logits_only,
+            inputs_embeds=torch.cat([x, rest_x], dim=1),
+            attention_mask=masks(first, total),
+            position_ids=position_ids[:, first:],
+            output_hidden_states=True,
+        )
+        offsets = [c - first for c in columns]
+        fed = torch.where(starts, entries, previous)  # (B, m, H) the state fed in at each column
+        return PrefillOutput(
+            logits=out.logits[:, -1:] if last_logits_only else torch.cat([prefix_logits, out.logits], dim=1),
+            inputs_embeds=torch.cat([prefix_x, x, rest_x], dim=1),
+            thoughts=fed[:, offsets],
+            thought_mask=is_latent[:, columns],
+            num_passes=passes,
         )
 
     @torch.no_grad()

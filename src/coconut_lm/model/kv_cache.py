@@ -129,3 +129,22 @@ def make_cache(config, columns: int, whole_buffer: bool = False) -> DynamicCache
         capacity = padded_capacity(columns) if whole_buffer else columns
         cache.layers = [PreallocatedLayer(capacity, whole_buffer) for _ in cache.layers]
     return cache
+
+
+def branch_cache(cache, config) -> DynamicCache:
+    """A cache that attends to `cache`'s columns and appends its own by concatenation, writing
+    nothing into `cache` (Jacobi thought iterations: each reruns the same columns on one prefix).
+    Gradients flow back into `cache`'s keys and values. Only for full-attention layers."""
+    branch = DynamicCache(config=config)
+    layers = []
+    for parent in cache.layers:
+        layer = DynamicLayer()
+        if isinstance(parent, PreallocatedLayer):
+            keys, values = parent.keys[:, :, : parent.length], parent.values[:, :, : parent.length]
+        else:
+            keys, values = parent.keys, parent.values
+        layer.keys, layer.values, layer.device = keys, values, keys.device
+        layer.is_initialized = True
+        layers.append(layer)
+    branch.layers = layers
+    return branch

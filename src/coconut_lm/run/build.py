@@ -159,6 +159,7 @@ def build_model(cfg: RunConfig, checkpoint: str | Path | None = None) -> ModelBu
             from_scratch = mc.from_config is not None and checkpoint is None
             init_new_token_embeddings(base, tokenizer, new, init_token=mc.init_token, quiet=from_scratch)
     model = CoconutModel(base, ids.latent, ids.start_latent, ids.end_latent, ids.eos)
+    model.thought_update, model.jacobi_iterations = cfg.thoughts.update, cfg.thoughts.iterations
     if official_wrapped is not None:
         model.load_official_state_dict(official_wrapped)
     return ModelBundle(model, tokenizer, ids)

@@ -1,7 +1,7 @@
 """The run configuration: typed dataclasses read from YAML, with dotted command-line overrides.
 
-One `RunConfig` holds every setting of a training or evaluation run, in six sections (model,
-data, curriculum, training, evaluation, logging) plus the method and the run folder. Each field
+One `RunConfig` holds every setting of a training or evaluation run, in seven sections (model,
+data, curriculum, thoughts, training, evaluation, logging) plus the method and the run folder. Each field
 has a default and a one-line doc (`coconut-lm train --show-defaults` prints them as YAML);
 unknown keys, wrong types and settings that cannot work raise `ConfigError` naming the key:
 
@@ -129,6 +129,21 @@ class TrainingConfig:
 
 
 @settings
+class ThoughtsConfig:
+    """How continuous thoughts are computed, in training and generation (docs/method.md §8)."""
+
+    update: Literal["sequential", "jacobi"] = doc(
+        "sequential",
+        "sequential: thought i from thought i-1 (one pass each, the paper's); jacobi: all thoughts at once, "
+        "`iterations` times (exact when iterations >= the most thoughts of a sequence).",
+    )
+    iterations: Int = doc(3, "Jacobi iterations over the block of thoughts (with update: jacobi).")
+
+    def __post_init__(self) -> None:
+        check(self.iterations >= 1, "thoughts.iterations", "must be >= 1")
+
+
+@settings
 class EvaluationConfig:
     """Validation during training and `coconut-lm eval`."""
 
@@ -161,6 +176,7 @@ SECTIONS = {
     "model": ModelConfig,
     "data": DataConfig,
     "curriculum": CurriculumConfig,
+    "thoughts": ThoughtsConfig,
     "training": TrainingConfig,
     "evaluation": EvaluationConfig,
     "logging": LoggingConfig,
@@ -176,6 +192,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
+    thoughts: ThoughtsConfig = field(default_factory=ThoughtsConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
