@@ -28,6 +28,7 @@ def run_eval(args: argparse.Namespace) -> int:
         limit=args.limit,
         device=args.device,
         too_long=args.too_long,
+        thoughts=args.thoughts,
     )
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun every process evaluates a shard; rank 0 reports
@@ -91,6 +92,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("checkpoint", help="checkpoint folder, or a run folder (its best, else latest, checkpoint)")
     p.add_argument("--data", required=True, help="examples (JSON list or JSON Lines)")
     p.add_argument("--num-thoughts", type=int, help="override the number of continuous thoughts")
+    p.add_argument(
+        "--thoughts",
+        choices=("fixed", "adaptive"),
+        default="fixed",
+        help="fixed: the stage's (or --num-thoughts) thoughts; adaptive: the checkpoint's stop head decides",
+    )
     p.add_argument("--stage", type=int, help="curriculum stage of the prompts (default: the checkpoint's)")
     p.add_argument("--max-new-tokens", type=int, help="default: the run's evaluation.max_new_tokens (0 means 0)")
     p.add_argument(

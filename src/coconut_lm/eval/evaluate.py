@@ -28,6 +28,8 @@ from coconut_lm.data.batching import describe_example, load_split
 from coconut_lm.data.collate import collate_prompts
 from coconut_lm.data.curriculum import build_prompt
 from coconut_lm.errors import InputError
+from coconut_lm.model.stop_head import WEIGHTS as STOP_HEAD_FILE
+from coconut_lm.model.stop_head import StopHead
 from coconut_lm.run import checkpoint as ckpt
 from coconut_lm.run.build import build_model, context_size
 from coconut_lm.run.config import config_from_dict
@@ -61,6 +63,7 @@ class EvalResult:
     forward_passes_per_question: float
     num_questions: int
     predictions: list[dict] = field(default_factory=list)
+    mean_thoughts: float = 0.0
 
     def metrics(self, prefix: str = "eval/") -> dict:
         return {
@@ -69,6 +72,7 @@ class EvalResult:
             f"{prefix}mean_new_tokens": self.mean_new_tokens,
             f"{prefix}seconds_per_question": self.seconds_per_question,
             f"{prefix}forward_passes_per_question": self.forward_passes_per_question,
+            f"{prefix}mean_thoughts": self.mean_thoughts,
             f"{prefix}num_questions": self.num_questions,
         }
 
@@ -152,7 +156,17 @@ def _score(text: str, example: dict) -> tuple[str, bool, bool]:
     return prediction, correct, cot_match
 
 
-def _generate_batch(model, tokenizer, prompts, ids, max_new_tokens: int, device) -> tuple[list[dict], float, int]:
+@dataclass
+class AdaptiveThoughts:
+    """Evaluate with the model deciding when to stop thinking (`CoconutModel.generate_adaptive`)."""
+
+    stop_head: torch.nn.Module
+    max_thoughts: int
+
+
+def _generate_batch(
+    model, tokenizer, prompts, ids, max_new_tokens: int, device, adaptive: AdaptiveThoughts | None = None
+) -> tuple[list[dict], float, int]:
 
     batch = collate_prompts(prompts, ids.pad)
     input_ids = batch["input_ids"].to(device)  # (B, T)
@@ -160,12 +174,18 @@ def _generate_batch(model, tokenizer, prompts, ids, max_new_tokens: int, device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     start = time.perf_counter()
-    out = model.generate(input_ids, attention_mask, max_new_tokens=max_new_tokens, return_dict=True)
+    if adaptive is None:
+        out = model.generate(input_ids, attention_mask, max_new_tokens=max_new_tokens, return_dict=True)
+    else:
+        head = adaptive.stop_head.to(device)
+        out = model.generate_adaptive(input_ids, attention_mask, head, adaptive.max_thoughts, max_new_tokens)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - start
     new = out.sequences[:, input_ids.shape[1] :]  # (B, n)
     n_new = count_new_tokens(new, ids.eos)
+    if adaptive is not None:  # the new columns hold the thoughts and `<eot>` too: count the answer
+        n_new = [n - int(k) - 1 for n, k in zip(n_new, out.num_thoughts.tolist())]
     rows = []
     for b in range(input_ids.shape[0]):
         rows.append(
@@ -189,6 +209,7 @@ def evaluate(
     env: DistEnv,
     max_new_tokens: int = 128,
     batch_size: int = 16,
+    adaptive: AdaptiveThoughts | None = None,
 ) -> EvalResult:
     """Generate for every prompt (`prompts[i]` belongs to `split.examples[i]`; None: left out)
     and score.
@@ -204,7 +225,7 @@ def evaluate(
         for s in range(0, len(mine), batch_size):
             idx = mine[s : s + batch_size]
             batch_rows, secs, _ = _generate_batch(
-                model, tokenizer, [prompts[i] for i in idx], ids, max_new_tokens, env.device
+                model, tokenizer, [prompts[i] for i in idx], ids, max_new_tokens, env.device, adaptive
             )
             seconds += secs
             for i, row in zip(idx, batch_rows):
@@ -234,6 +255,7 @@ def evaluate(
         forward_passes_per_question=sum(r["forward_passes"] for r in rows) / n,
         num_questions=len(rows),
         predictions=rows,
+        mean_thoughts=sum(r["num_thoughts"] for r in rows) / n,
     )
 
 
@@ -252,14 +274,7 @@ def eval_prompts(split, stage: int, method, options, ids, num_thoughts: int | No
 def load_for_inference(path: str, device: str | None = None):
     """(run config, `ModelBundle`, stage) of a checkpoint folder, or of a run folder's best
     (else latest) checkpoint; the stage is the one the checkpoint was trained at."""
-    from pathlib import Path
-
-    folder = Path(path)
-    if not (folder / ckpt.CONFIG_FILE).is_file():
-        best = folder / ckpt.BEST
-        folder = best if (best / ckpt.CONFIG_FILE).is_file() else ckpt.latest_checkpoint(folder)
-        if folder is None:
-            raise ckpt.CheckpointError(f"{path}: neither a checkpoint folder nor a run folder with checkpoints")
+    folder = ckpt.resolve_checkpoint(path)
     ckpt.verify_checkpoint(folder)
     cfg = config_from_dict(ckpt.read_checkpoint_config(folder))
     bundle = build_model(cfg, folder)
@@ -278,10 +293,13 @@ def evaluate_checkpoint(
     limit: int | None = None,
     device: str | None = None,
     too_long: str | None = None,
+    thoughts: str = "fixed",
 ) -> EvalResult:
     """Accuracy etc. of a checkpoint on a data file (see the module docstring).
 
     `max_new_tokens`, `batch_size`, `too_long`: default the run's (None); 0 new tokens means 0.
+    `thoughts`: "fixed" (the stage's prompts, or `num_thoughts`) or "adaptive" (the stop head
+    saved beside the checkpoint decides, row by row; `coconut-lm stop-head` trains it).
     """
 
     env = init_distributed(device)
@@ -292,9 +310,18 @@ def evaluate_checkpoint(
         max_new_tokens = cfg.evaluation.max_new_tokens
     if max_new_tokens < 0:
         raise InputError(f"--max-new-tokens: must be >= 0, got {max_new_tokens}")
-    prompts = eval_prompts(split, stage, cfg.method, cfg.curriculum, bundle.ids, num_thoughts)
+    adaptive = None
+    if thoughts == "adaptive":
+        adaptive = load_adaptive(ckpt.resolve_checkpoint(path), cfg.method)
+    elif thoughts != "fixed":
+        raise InputError(f"--thoughts: expected fixed or adaptive, got {thoughts!r}")
+    if adaptive is None:
+        prompts = eval_prompts(split, stage, cfg.method, cfg.curriculum, bundle.ids, num_thoughts)
+    else:  # the question and `<bot>`: the model adds its thoughts and `<eot>`
+        prompts = [list(t.question) + [bundle.ids.start_latent] for t in split.tokenized]
     context = context_size(bundle.model, cfg.model)
-    prompts = fit_prompts(prompts, split, context, max_new_tokens, too_long or cfg.data.too_long)
+    budget = max_new_tokens + (adaptive.max_thoughts + 1 if adaptive else 0)
+    prompts = fit_prompts(prompts, split, context, budget, too_long or cfg.data.too_long)
     return evaluate(
         bundle.model,
         bundle.tokenizer,
@@ -304,4 +331,17 @@ def evaluate_checkpoint(
         env,
         max_new_tokens,
         batch_size or cfg.evaluation.batch_size,
+        adaptive,
     )
+
+
+def load_adaptive(folder, method) -> AdaptiveThoughts:
+    """The stop head saved in a checkpoint folder, for adaptive evaluation."""
+    if not method.uses_thoughts:
+        raise InputError(f"--thoughts adaptive: method {method.value} has no continuous thoughts")
+    if not (folder / STOP_HEAD_FILE).is_file():
+        raise InputError(
+            f"{folder}: no stop head ({STOP_HEAD_FILE}); train one: coconut-lm stop-head {folder} --data ..."
+        )
+    head, meta = StopHead.load(folder)
+    return AdaptiveThoughts(head, int(meta["max_thoughts"]))

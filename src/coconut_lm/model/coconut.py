@@ -352,6 +352,90 @@ class CoconutModel(nn.Module):
             num_forward_passes=run.num_passes + num_steps,
         )
 
+    @torch.no_grad()
+    def generate_adaptive(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        stop_head: nn.Module,
+        max_thoughts: int,
+        max_new_tokens: int = 16,
+        stop_check_every: int = 4,
+    ) -> GenerateOutput:
+        """Greedy decoding where the model decides when to stop thinking, row by row.
+
+        `input_ids`: left-padded prompts that end with `<bot>`. Every step is one pass over one
+        new column for the whole batch: a row that is thinking feeds back its last hidden state;
+        after each thought `stop_head` (states -> logits) decides whether it was the last (a
+        positive logit; `max_thoughts` at the most, one at the least); that row then gets `<eot>`
+        and decodes its answer while the others go on thinking. No per-row host sync: whether
+        every row is done is checked every `stop_check_every` steps. The new columns hold
+        `<latent>`*k, `<eot>`, the answer (EOS after a row's own EOS).
+        """
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        batch, length = input_ids.shape
+        budget = max_thoughts + 1 + max_new_tokens
+        position_ids = positions_from_mask(attention_mask)
+        cache = self.new_cache(length + budget)
+        masks = self.pass_masks(torch.cat([attention_mask, attention_mask.new_ones(batch, budget)], 1), cache)
+        out = self.base_forward(
+            cache,
+            last_logits_only=True,
+            input_ids=input_ids,
+            attention_mask=masks(0, length),
+            position_ids=position_ids,
+            output_hidden_states=True,
+        )
+        hidden, logits = out.hidden_states[-1][:, -1], out.logits[:, -1]  # (B, H), (B, V)
+        device = input_ids.device
+        thinking = torch.full((batch,), max_thoughts > 0, dtype=torch.bool, device=device)
+        token = torch.full((batch,), self.end_latent_id, dtype=torch.long, device=device)  # when not thinking
+        num_thoughts = torch.zeros(batch, dtype=torch.long, device=device)
+        new = torch.full((batch, budget), self.eos_token_id, dtype=torch.long, device=device)
+        thoughts, thought_mask = [], []
+        position = position_ids[:, -1:] + 1  # (B, 1)
+        passes, recorded, done = 1, 0, torch.zeros(batch, dtype=torch.bool, device=device)
+        for step in range(budget):
+            new[:, step] = torch.where(thinking, torch.full_like(token, self.latent_token_id), token)
+            recorded = step + 1
+            if recorded == budget or (recorded % stop_check_every == 0 and bool(done.all())):
+                break
+            thoughts.append(hidden)
+            thought_mask.append(thinking)
+            embedded = self.embed(token)  # (B, H)
+            x = torch.where(thinking[:, None], hidden.to(embedded.dtype), embedded)
+            out = self.base_forward(
+                cache,
+                last_logits_only=True,
+                inputs_embeds=x[:, None],
+                attention_mask=masks(length + step, length + step + 1),
+                position_ids=position,
+                output_hidden_states=True,
+            )
+            passes += 1
+            was_thinking = thinking
+            num_thoughts = num_thoughts + was_thinking.long()
+            hidden, logits = out.hidden_states[-1][:, -1], out.logits[:, -1]
+            stop = was_thinking & ((num_thoughts >= max_thoughts) | (stop_head(hidden) > 0))
+            thinking = was_thinking & ~stop
+            decoded = torch.where(done, torch.full_like(token, self.eos_token_id), logits.argmax(-1))
+            token = torch.where(stop, torch.full_like(token, self.end_latent_id), decoded)
+            done = done | (~was_thinking & (token == self.eos_token_id))
+            position = position + 1
+        # A row's answer gets `max_new_tokens` columns after its `<eot>` (column num_thoughts).
+        column = torch.arange(budget, device=device)[None]
+        new = new.masked_fill(column > num_thoughts[:, None] + max_new_tokens, self.eos_token_id)
+        thought_columns = torch.stack(thought_mask, 1) if thought_mask else thinking[:, None] & False
+        keep = thought_columns.any(0).nonzero().flatten().tolist()  # thoughts fill the first columns
+        return GenerateOutput(
+            sequences=torch.cat([input_ids, new[:, :recorded]], dim=1),
+            thoughts=torch.stack(thoughts, 1)[:, keep] if keep else hidden.new_zeros(batch, 0, hidden.shape[-1]),
+            thought_mask=thought_columns[:, keep],
+            num_thoughts=num_thoughts,
+            num_forward_passes=passes,
+        )
+
     def load_official_state_dict(self, state_dict: dict[str, torch.Tensor], strict: bool = True) -> None:
         """Load a state dict saved by the official code (keys `base_causallm.*`).
 

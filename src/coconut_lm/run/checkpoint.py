@@ -261,6 +261,17 @@ def prune_checkpoints(run_dir: str | Path, keep_last: int) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint folder as given, or a run folder's best (else latest) checkpoint."""
+    folder = Path(path)
+    if not (folder / CONFIG_FILE).is_file():
+        best = folder / BEST
+        folder = best if (best / CONFIG_FILE).is_file() else latest_checkpoint(folder)
+        if folder is None:
+            raise CheckpointError(f"{path}: neither a checkpoint folder nor a run folder with checkpoints")
+    return folder
+
+
 def read_trainer_state(folder: str | Path) -> TrainerState:
     path = Path(folder) / STATE_FILE
     if not path.is_file():
