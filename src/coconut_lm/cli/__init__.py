@@ -41,6 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SUBCOMMAND_DESTS = ("data_command", "analysis", "tokenizer_command")
+"""Where commands with subcommands keep the subcommand's name (for error lines)."""
+
+
+def command_name(args: argparse.Namespace) -> str:
+    """`coconut-lm data prosqa`, `coconut-lm train`, ... for the command that ran."""
+    sub = next((getattr(args, d) for d in SUBCOMMAND_DESTS if getattr(args, d, None)), None)
+    return " ".join(filter(None, ("coconut-lm", args.command, sub)))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -65,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         if debug:
             raise
-        raise exit_with(f"coconut-lm {args.command}: {e}") from None
+        raise exit_with(f"{command_name(args)}: {e}") from None
     except SystemExit as e:
         if debug or not isinstance(e.code, str):
             raise

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from coconut_lm.data.datasets import symbolic
-from coconut_lm.data.datasets.gsm8k import CONVERTERS, SPLITS, GSM8kFormatError, download
+from coconut_lm.data.datasets.gsm8k import CONVERTERS, SPLITS, download
 from coconut_lm.data.datasets.prontoqa import build_prontoqa
 from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_prosqa, generate_splits, load_questions
 from coconut_lm.data.datasets.prosqa_stats import file_stats, format_stats, stats_json
@@ -43,9 +43,9 @@ def add_parser(subparsers) -> None:
 def _run_gsm8k(args) -> int:
     """`coconut-lm data gsm8k`: convert `--input` (or a `--download`ed split) to `--out`."""
     if (args.input is None) == (args.download is None):
-        raise SystemExit("data gsm8k: give exactly one of --input FILE or --download SPLIT")
+        raise InputError("give exactly one of --input FILE or --download SPLIT")
     if args.download is not None and args.download not in SPLITS[args.format]:
-        raise SystemExit(f"data gsm8k: --format {args.format} has splits {', '.join(SPLITS[args.format])}")
+        raise InputError(f"--format {args.format} has splits {', '.join(SPLITS[args.format])}")
     try:
         if args.input is not None:
             records = CONVERTERS[args.format](args.input)
@@ -53,8 +53,8 @@ def _run_gsm8k(args) -> int:
             with tempfile.TemporaryDirectory() as tmp:
                 raw = download(args.format, args.download, Path(tmp) / "raw", timeout=args.timeout)
                 records = CONVERTERS[args.format](raw)
-    except (GSM8kFormatError, RuntimeError, OSError) as err:
-        raise SystemExit(f"data gsm8k: {err}") from None
+    except (RuntimeError, OSError) as err:  # a download or a file that cannot be read
+        raise InputError(str(err)) from None
     write_json(args.out, records)
     print(f"wrote {len(records)} examples to {args.out}")
     return 0
@@ -81,8 +81,8 @@ def _run_prontoqa(args) -> int:
         if len(sizes) != 2:
             raise ValueError(f"--splits wants TRAIN,VALID, got {args.splits!r}")
         paths = build_prontoqa(args.input, args.out_dir, sizes, args.seed)
-    except (OSError, ValueError) as err:
-        raise SystemExit(f"data prontoqa: {err}") from None
+    except OSError as err:
+        raise InputError(f"{args.input}: cannot read it ({err.strerror})") from None
     for path in paths.values():
         print(f"wrote {len(json.loads(path.read_text(encoding='utf-8')))} examples to {path}")
     return 0
@@ -105,9 +105,9 @@ def _parse_splits(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
-        raise SystemExit(f"--splits: expected comma-separated integers, got {text!r}") from None
+        raise InputError(f"--splits: expected comma-separated integers, got {text!r}") from None
     if not 1 <= len(sizes) <= 3 or min(sizes) < 0:
-        raise SystemExit(f"--splits: expected 1 to 3 non-negative sizes (train,valid,test), got {text!r}")
+        raise InputError(f"--splits: expected 1 to 3 non-negative sizes (train,valid,test), got {text!r}")
     return sizes
 
 
@@ -117,14 +117,14 @@ def _run_prosqa(args) -> int:
     exclude = load_questions(args.exclude)
     if args.splits is not None:
         if args.out_dir is None:
-            raise SystemExit("data prosqa: --splits needs --out-dir")
+            raise InputError("--splits needs --out-dir")
         splits = generate_splits(_parse_splits(args.splits), args.seed, config, exclude)
         for name, split in zip(("train", "valid", "test"), splits, strict=False):
             write_json(Path(args.out_dir) / f"{name}.json", split)
             print(f"wrote {len(split)} examples to {Path(args.out_dir) / f'{name}.json'}")
         return 0
     if args.num is None or args.out is None:
-        raise SystemExit("data prosqa: give --num and --out, or --splits and --out-dir")
+        raise InputError("give --num and --out, or --splits and --out-dir")
     write_json(args.out, generate_prosqa(args.num, args.seed, config, exclude))
     print(f"wrote {args.num} examples to {args.out}")
     return 0

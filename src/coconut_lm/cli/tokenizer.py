@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from coconut_lm.data.tokenizer_training import train_tokenizer
+from coconut_lm.errors import InputError
 
 
 def run_train(args) -> int:
@@ -12,7 +13,7 @@ def run_train(args) -> int:
     try:
         out = train_tokenizer([Path(p) for p in args.data], args.vocab_size, args.out, args.min_frequency)
     except (OSError, ValueError, KeyError) as err:
-        raise SystemExit(f"tokenizer train: {err}") from None
+        raise InputError(str(err)) from None
     print(f"saved a {args.vocab_size}-token tokenizer to {out}")
     return 0
 

@@ -20,6 +20,7 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
+from coconut_lm.errors import InputError
 from coconut_lm.io import write_json
 
 DEFAULT_SPLITS = (9000, 200)
@@ -47,13 +48,13 @@ def convert_prontoqa(path: str | os.PathLike) -> list[dict]:
     """Records of a ProntoQA generator JSON file, in file order."""
     raw = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected an object of examples, got {type(raw).__name__}")
+        raise InputError(f"{path}: expected an object of examples, got {type(raw).__name__}")
     records = []
     for key, value in raw.items():
         try:
             records.append(convert_example(value["test_example"]))
         except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(f"{path}: example {key!r} is malformed: {err}") from None
+            raise InputError(f"{path}: example {key!r} is malformed: {err}") from None
     return records
 
 
@@ -69,7 +70,7 @@ def split_records(
         random.Random(seed).shuffle(records)
     n_train, n_valid = sizes
     if n_train + n_valid > len(records):
-        raise ValueError(f"splits {n_train}+{n_valid} exceed the {len(records)} examples")
+        raise InputError(f"--splits {n_train}+{n_valid} exceed the {len(records)} examples")
     return {
         "train": records[:n_train],
         "valid": records[n_train : n_train + n_valid],
