@@ -22,10 +22,10 @@ import sys
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from coconut_lm.run.config import load_config
+from coconut_lm.data.batching import load_split, plan_epoch
 from coconut_lm.data.collate import collate
 from coconut_lm.run.build import build_model
-from coconut_lm.data.batching import load_split, plan_epoch
+from coconut_lm.run.config import load_config
 
 KERNELS = {
     "default": None,

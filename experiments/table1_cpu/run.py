@@ -31,8 +31,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coconut_lm.apps.demo import DemoConfig, make_data, run_config
-from coconut_lm.io import write_json
 from coconut_lm.data.methods import Method
+from coconut_lm.io import write_json
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -171,8 +171,8 @@ def run_config_for(setting: Setting, data: dict, tokenizer_dir: Path, method: st
 
 
 def run_one(setting: Setting, data: dict, tokenizer_dir: Path, method: str, seed: int) -> dict:
-    from coconut_lm.run.checkpoint import latest_checkpoint
     from coconut_lm.eval.evaluate import evaluate_checkpoint
+    from coconut_lm.run.checkpoint import latest_checkpoint
     from coconut_lm.train.trainer import train
 
     cfg = run_config_for(setting, data, tokenizer_dir, method, seed)
@@ -196,8 +196,8 @@ def run_one(setting: Setting, data: dict, tokenizer_dir: Path, method: str, seed
 
 def thoughts_curve(setting: Setting, data: dict, seed: int = 0) -> list[dict]:
     """Coconut accuracy with 0..max+1 thoughts at inference, one trained model (docs/method.md §5)."""
-    from coconut_lm.run.checkpoint import latest_checkpoint
     from coconut_lm.eval.evaluate import evaluate_checkpoint
+    from coconut_lm.run.checkpoint import latest_checkpoint
 
     folder = latest_checkpoint(setting.runs / f"coconut_s{seed}")
     rows = []
@@ -268,8 +268,8 @@ def diagnosis_of(method: str, seed: int, result, examples: list[dict]) -> dict:
 def diagnose(setting: Setting, data: dict, seeds: list[int]) -> dict[str, list[dict]]:
     """`diagnosis_of` every finished run, gathered; a run without its `diagnosis.json` (made
     before runs wrote one) is evaluated again on the test split from its last checkpoint."""
-    from coconut_lm.run.checkpoint import latest_checkpoint
     from coconut_lm.eval.evaluate import evaluate_checkpoint
+    from coconut_lm.run.checkpoint import latest_checkpoint
 
     examples = json.loads(Path(data["test"]).read_text())
     out: dict[str, list[dict]] = {"answers": [], "cot_chains": []}
