@@ -189,3 +189,20 @@ def plot_validation_curve(curve: list[dict], path: str | Path, title: str) -> Pa
             ax.text(prev["epoch"] + 0.55, 0.02, f"stage {row['stage']}", fontsize=8, color="gray")
     ax.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1), title=title)
     return _save(fig, path)
+
+
+def plot_accuracy_bars(groups: dict[str, dict[str, tuple[float, float]]], path: str | Path, title: str) -> Path:
+    """Grouped bars: for each group (e.g. a setting), each method's (mean, std) accuracy in %."""
+    plt = _pyplot()
+    methods = sorted({m for values in groups.values() for m in values})
+    width = 0.8 / max(len(methods), 1)
+    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(groups)), 3.5))
+    for j, method in enumerate(methods):
+        xs = [i + j * width for i, values in enumerate(groups.values()) if method in values]
+        stats = [values[method] for values in groups.values() if method in values]
+        ax.bar(xs, [m for m, _ in stats], width, yerr=[s for _, s in stats], label=method, capsize=3)
+    ax.set_xticks([i + width * (len(methods) - 1) / 2 for i in range(len(groups))], list(groups))
+    ax.axhline(50, color="gray", linestyle="--", linewidth=0.8)
+    ax.set(ylabel="test accuracy (%)", ylim=(0, 100), title=title)
+    ax.legend(fontsize=8, ncol=min(len(methods), 4))
+    return _save(fig, path)

@@ -188,7 +188,8 @@ def _run_symbolic(args) -> int:
         write_json(target, records, indent=None)
         print(f"{source}: {len(records)} records -> {target}")
     if args.tokenizer:
-        print(f"tokenizer ({len(vocabulary(args.symbols))} tokens) -> {build_tokenizer(args.tokenizer, args.symbols)}")
+        path = build_tokenizer(args.tokenizer, args.symbols, args.newline_tokens)
+        print(f"tokenizer ({len(vocabulary(args.symbols))} tokens) -> {path}")
     return 0
 
 
@@ -202,6 +203,11 @@ def _add_symbolic(subparsers) -> None:
     p.add_argument("--out", nargs="+", required=True, help="one output file per input")
     p.add_argument("--tokenizer", help="also save the symbolic tokenizer to this folder")
     p.add_argument("--symbols", type=int, default=DEFAULT_SYMBOLS, help="node symbols in the vocabulary")
+    p.add_argument(
+        "--newline-tokens",
+        action="store_true",
+        help="keep a token for each newline (steps separated; decodes the text exactly, but small models learn slowly)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seeds the node symbols and the edge order")
     p.set_defaults(func=_run_symbolic_checked)
 

@@ -89,20 +89,30 @@ def test_bad_records_name_file_and_record(tmp_path):
         symbolic_example(unreachable, random.Random(0))
 
 
-def test_tokenizer_is_exact_and_feeds_the_pipeline(tmp_path):
+@pytest.mark.parametrize("newline_tokens", [False, True])
+def test_tokenizer_feeds_the_pipeline(tmp_path, newline_tokens):
     from transformers import AutoTokenizer
 
     from coconut_lm.data.tokenization import add_special_tokens, tokenize_examples
+    from coconut_lm.eval.evaluate import extract_answer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(build_tokenizer(tmp_path / "tok", num_symbols=16)))
+    path = build_tokenizer(tmp_path / "tok", num_symbols=16, newline_tokens=newline_tokens)
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
     assert len(tokenizer) == len(vocabulary(16))
     for token in vocabulary(16)[1:]:
-        assert len(tokenizer.encode(token, add_special_tokens=False)) == 1, token
+        if token != "\n":
+            assert len(tokenizer.encode(token, add_special_tokens=False)) == 1, token
     record = symbolic_example(HAND, random.Random(0), num_symbols=16)
     text = record["question"] + "\n" + "\n".join(record["steps"]) + "\n### " + record["answer"]
     ids = tokenizer.encode(text, add_special_tokens=False)
-    assert len(ids) == len(text.split()) + 1 + len(record["steps"])  # one token per symbol and newline
-    assert tokenizer.decode(ids) == text
+    newlines = 1 + len(record["steps"]) if newline_tokens else 0
+    assert len(ids) == len(text.split()) + newlines  # one token per symbol (and newline)
+    if newline_tokens:
+        assert tokenizer.decode(ids) == text  # exactly the text back
+    else:
+        assert tokenizer.decode(ids) == " ".join(text.split())  # the steps follow each other
+    assert extract_answer(tokenizer.decode(ids)) == record["answer"]
     ids_special = add_special_tokens(tokenizer)
     (example,) = tokenize_examples([record], tokenizer)  # checks pieces == whole text
     assert example.answer[-1] == ids_special.eos
+    assert [len(step) for step in example.steps] == [1 + newline_tokens] * len(record["steps"])

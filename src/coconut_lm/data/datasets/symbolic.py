@@ -124,29 +124,33 @@ def vocabulary(num_symbols: int = DEFAULT_SYMBOLS) -> list[str]:
     return [EOS_TOKEN, NEWLINE, EDGE_END, QUESTION, ROOT, ANSWER] + [node_symbol(k) for k in range(num_symbols)]
 
 
-def build_tokenizer(out_dir: str | Path, num_symbols: int = DEFAULT_SYMBOLS) -> Path:
+def build_tokenizer(out_dir: str | Path, num_symbols: int = DEFAULT_SYMBOLS, newline_tokens: bool = False) -> Path:
     """Save a word-level tokenizer of `vocabulary(num_symbols)` (`save_pretrained` format).
 
-    Spaces separate tokens and are dropped; a newline is a token of its own, and decoding gives
-    the text back exactly, so answer and chain extraction work as on text data.
+    White space separates tokens and is dropped, newlines included: the steps of a chain follow
+    each other with no separator, so the model predicts each node of a path at the position of
+    the node before it (one induction step). Small models learn that within a few hundred steps;
+    with a newline token between the steps (`newline_tokens=True`, which decodes the text back
+    exactly) the same models learned no edge lookup in thousands. Without newline tokens the
+    decoded text has the tokens joined by spaces: the answer after `###` reads as usual, the
+    line-based CoT exact match does not apply.
     """
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
 
     vocab = {token: i for i, token in enumerate(vocabulary(num_symbols))}
     tokenizer = Tokenizer(models.WordLevel(vocab, unk_token=EOS_TOKEN))
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(Regex(r"[^\S\n]+"), behavior="removed"),
-            pre_tokenizers.Split(NEWLINE, behavior="isolated"),
-        ]
-    )
-    # Decoding gives the text back exactly: tokens joined by spaces, none around a newline.
-    tokenizer.decoder = decoders.Sequence(
-        [
-            decoders.Replace(Regex(r"\z"), " "),
-            decoders.Fuse(),
-            decoders.Replace(Regex(r" ?\n ?"), NEWLINE),
-            decoders.Strip(" ", 0, 1),
-        ]
-    )
+    if newline_tokens:
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Split(Regex(r"[^\S\n]+"), behavior="removed"),
+                pre_tokenizers.Split(NEWLINE, behavior="isolated"),
+            ]
+        )
+    else:
+        tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(r"\s+"), behavior="removed")
+    # Tokens joined by spaces; with newline tokens, none around a newline (the text back exactly).
+    steps = [decoders.Replace(Regex(r"\z"), " "), decoders.Fuse()]
+    if newline_tokens:
+        steps.append(decoders.Replace(Regex(r" ?\n ?"), NEWLINE))
+    tokenizer.decoder = decoders.Sequence([*steps, decoders.Strip(" ", 0, 1)])
     return save_tokenizer(tokenizer, out_dir)
