@@ -40,3 +40,16 @@ def test_one_iteration_trains(make_config, tmp_path):
 def test_iterations_must_be_positive():
     with pytest.raises(ValueError, match="thoughts.iterations: must be >= 1"):
         config_from_dict({"thoughts": {"update": "jacobi", "iterations": 0}})
+
+
+def test_eval_can_switch_to_jacobi(make_config, tmp_path, toy_assets, capsys):
+    from coconut_lm.cli import main
+
+    run(make_config, tmp_path, "seq", {"update": "sequential"})
+    data = str(toy_assets["val"])
+    outputs = {}
+    for extra in ([], ["--jacobi-iterations", "8"], ["--jacobi-iterations", "1"]):
+        assert main(["eval", str(tmp_path / "seq"), "--data", data, "--max-new-tokens", "4", *extra]) == 0
+        outputs[len(extra) and extra[-1]] = json.loads(capsys.readouterr().out)
+    assert outputs["8"]["accuracy"] == outputs[0]["accuracy"]  # enough iterations: the sequential answers
+    assert outputs["1"]["forward_passes_per_question"] < outputs[0]["forward_passes_per_question"]

@@ -29,6 +29,7 @@ def run_eval(args: argparse.Namespace) -> int:
         device=args.device,
         too_long=args.too_long,
         thoughts=args.thoughts,
+        jacobi_iterations=args.jacobi_iterations,
     )
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun every process evaluates a shard; rank 0 reports
@@ -97,6 +98,9 @@ def add_parser(subparsers) -> None:
         choices=("fixed", "adaptive"),
         default="fixed",
         help="fixed: the stage's (or --num-thoughts) thoughts; adaptive: the checkpoint's stop head decides",
+    )
+    p.add_argument(
+        "--jacobi-iterations", type=int, help="compute the thoughts by T Jacobi iterations (default: the run's setting)"
     )
     p.add_argument("--stage", type=int, help="curriculum stage of the prompts (default: the checkpoint's)")
     p.add_argument("--max-new-tokens", type=int, help="default: the run's evaluation.max_new_tokens (0 means 0)")

@@ -294,16 +294,23 @@ def evaluate_checkpoint(
     device: str | None = None,
     too_long: str | None = None,
     thoughts: str = "fixed",
+    jacobi_iterations: int | None = None,
 ) -> EvalResult:
     """Accuracy etc. of a checkpoint on a data file (see the module docstring).
 
     `max_new_tokens`, `batch_size`, `too_long`: default the run's (None); 0 new tokens means 0.
     `thoughts`: "fixed" (the stage's prompts, or `num_thoughts`) or "adaptive" (the stop head
     saved beside the checkpoint decides, row by row; `coconut-lm stop-head` trains it).
+    `jacobi_iterations`: compute the thoughts by that many Jacobi iterations instead of the run's
+    `thoughts` setting.
     """
 
     env = init_distributed(device)
     cfg, bundle, trained_stage = load_for_inference(path, str(env.device))
+    if jacobi_iterations is not None:
+        if jacobi_iterations < 1:
+            raise InputError(f"--jacobi-iterations: must be >= 1, got {jacobi_iterations}")
+        bundle.model.thought_update, bundle.model.jacobi_iterations = "jacobi", jacobi_iterations
     split = load_split(data_path, bundle.tokenizer, limit)
     stage = trained_stage if stage is None else stage
     if max_new_tokens is None:
