@@ -5,9 +5,8 @@
     python experiments/table1_cpu/run.py --methods coconut cot --seeds 0
     python experiments/table1_cpu/run.py --report              # RESULTS_TABLE*.md and the bar chart only
 
-ProsQA: generated text data (seed 0), a BPE tokenizer, model size, number of epochs and
-learning rate (`Budget`: the settings of the text demo of earlier versions). ProntoQA: the
-released 5-hop generator output (`--prontoqa-source`, default
+ProsQA: the demo's generated data (seed 0), tokenizer, model size, number of epochs and learning
+rate (`DemoConfig`). ProntoQA: the released 5-hop generator output (`--prontoqa-source`, default
 `../shared/data/prontoqa/5hop_0shot_random.json`) converted and split 9,000 / 200 / 800 as the
 paper does, a BPE tokenizer trained on its training split, and the CPU budget in `PRONTOQA`
 below. Within a data set every method gets the same model, data, epochs and learning rate; the
@@ -31,98 +30,12 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
+from coconut_lm.apps.demo import DemoConfig, make_data, run_config
 from coconut_lm.data.methods import Method
 from coconut_lm.io import write_json
-from coconut_lm.options import doc
-from coconut_lm.run.config import config_from_dict
 
 HERE = Path(__file__).resolve().parent
-
 REPO = HERE.parent.parent
-
-
-@dataclass
-class Budget:
-    """Data, model and training budget of the text ProsQA runs (the demo of earlier versions)."""
-
-    out: str = doc("runs/demo", "Run folder (the experiment passes its own).")
-    seed: int = doc(0, "Seed of the data, the model and the training order.")
-    num_train: int = doc(4000, "Generated training questions.")
-    num_valid: int = doc(100, "Validation questions (accuracy every epoch).")
-    num_test: int = doc(200, "Held-out test questions (the final table).")
-    min_nodes: int = doc(5, "Smallest graph (the paper's: 21).")
-    max_nodes: int = doc(7, "Largest graph (the paper's: 26).")
-    max_path: int = doc(2, "Longest shortest path root -> target (the paper's: 6).")
-    vocab_size: int = doc(512, "BPE vocabulary of the tokenizer trained on the data.")
-    n_layer: int = doc(3, "GPT-2 layers.")
-    n_embd: int = doc(96, "GPT-2 width.")
-    n_head: int = doc(4, "GPT-2 attention heads.")
-    max_latent_stage: int = doc(2, "Latent stages after stage 0 (one more step becomes a thought per stage).")
-    epochs_per_stage: int = doc(5, "Epochs of each stage.")
-    lr: float = doc(3e-3, "AdamW learning rate.")
-    batch_size: int = doc(16, "Training batch size.")
-    icot_tokens_per_epoch: int = doc(2, "iCoT baseline only: chain tokens removed per epoch (Table-1 experiment).")
-
-
-def make_data(cfg: Budget, data_dir: Path) -> dict[str, Path]:
-    """Train/valid/test splits of generated ProsQA (no question in two splits)."""
-
-    paths = {name: data_dir / f"{name}.json" for name in ("train", "valid", "test")}
-    if all(p.is_file() for p in paths.values()):
-        return paths
-    graph = ProsQAConfig(min_nodes=cfg.min_nodes, max_nodes=cfg.max_nodes, min_path=2, max_path=cfg.max_path)
-    splits = generate_splits((cfg.num_train, cfg.num_valid, cfg.num_test), cfg.seed, graph)
-    for path, records in zip(paths.values(), splits, strict=True):
-        write_json(path, records)
-    return paths
-
-
-def run_config(
-    cfg: Budget, data: dict[str, Path], tokenizer_dir: Path, method: str = "coconut", run_dir: Path | None = None
-):
-    """The `coconut-lm train` configuration of the demo (also written as `demo.yaml`).
-
-    Other methods (`method`) get the same model, data and number of epochs: the Table-1
-    experiment (`experiments/table1_cpu`) compares them at equal budget.
-    """
-
-    num_stages = cfg.max_latent_stage + 1
-    tree = {
-        "method": method,
-        "run_dir": str(run_dir or Path(cfg.out)),
-        "model": {
-            "from_config": {
-                "model_type": "gpt2",
-                "n_layer": cfg.n_layer,
-                "n_embd": cfg.n_embd,
-                "n_head": cfg.n_head,
-                "n_positions": 512,
-            },
-            "tokenizer": str(tokenizer_dir),
-        },
-        "data": {"train_path": str(data["train"]), "val_path": str(data["valid"]), "too_long": "skip"},
-        "curriculum": {
-            "c_thought": 1,
-            "max_latent_stage": cfg.max_latent_stage,
-            "epochs_per_stage": cfg.epochs_per_stage,
-            "pad_latent_to_max": True,
-            "icot_tokens_per_epoch": cfg.icot_tokens_per_epoch,
-        },
-        "training": {
-            "num_epochs": cfg.epochs_per_stage * num_stages,
-            "batch_size": cfg.batch_size,
-            "lr": cfg.lr,
-            "warmup_steps": 20,
-            "seed": cfg.seed,
-            "keep_last": cfg.epochs_per_stage * num_stages,
-        },
-        "evaluation": {"max_new_tokens": 48, "batch_size": 100},
-        "logging": {"progress_bar": True},
-    }
-    return config_from_dict(tree)
-
-
 PAPER = {  # docs/method.md §5: accuracy % (± std), new tokens, per data set
     "prosqa": {
         "cot": (77.5, 1.9, 49.4),
@@ -154,7 +67,7 @@ class Setting:
     name: str
     label: str
     title: str
-    budget: Budget
+    budget: DemoConfig
     """Model size, curriculum and optimisation (the data knobs only matter for ProsQA)."""
     suffix: str = ""
     """Appended to the names of the committed files (results, table, chart, curve)."""
@@ -169,7 +82,7 @@ class Setting:
         return HERE / f"{stem}{self.suffix}.{ext}"
 
 
-PROSQA = Setting("prosqa", "ProsQA", "ProsQA-style, built-in generator", Budget())
+PROSQA = Setting("prosqa", "ProsQA", "ProsQA-style, built-in generator", DemoConfig())
 PRONTOQA = Setting(
     "prontoqa",
     "ProntoQA",
@@ -177,7 +90,7 @@ PRONTOQA = Setting(
     # The paper's curriculum shape (c = 1, stages 0..6: stage 6 has all six steps latent) in 14 short
     # epochs of 2,000 questions (125 steps each), the ProsQA model and learning rate; iCoT removes the
     # ~63 chain tokens by epoch 11, pause uses 6 pause tokens (as many as Coconut's thoughts).
-    Budget(max_latent_stage=6, epochs_per_stage=2, icot_tokens_per_epoch=6),
+    DemoConfig(max_latent_stage=6, epochs_per_stage=2, icot_tokens_per_epoch=6),
     suffix="_prontoqa",
     max_train_examples=2000,
     max_new_tokens=96,

@@ -1,4 +1,4 @@
-"""The demo end to end at toy size: symbolic data, warm-up, both runs, the table, the frontier."""
+"""The demo end to end at toy size: data, tokenizer, curriculum training, table, plot."""
 
 from __future__ import annotations
 
@@ -8,26 +8,20 @@ import torch
 
 from coconut_lm.cli import main
 
-TOY = ["--num-train", "64", "--num-valid", "8", "--num-test", "8", "--min-nodes", "5", "--max-nodes", "6"]
-TOY += ["--min-path", "2", "--max-path", "2", "--n-embd", "16", "--n-head", "2", "--cot-epochs", "1"]
-TOY += ["--epochs-per-stage", "1", "--final-epochs", "1", "--batch-size", "16"]
-
 
 def test_demo_runs_end_to_end(tmp_path, capsys):
     torch.set_num_threads(1)
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), *TOY]) == 0
+    args = ["demo", "--out", str(out), "--num-train", "48", "--num-valid", "8", "--num-test", "8"]
+    args += ["--n-layer", "1", "--n-embd", "32", "--n-head", "2", "--vocab-size", "300"]
+    args += ["--max-latent-stage", "1", "--epochs-per-stage", "1", "--batch-size", "16", "--max-nodes", "7"]
+    assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "| CoT |" in printed and "| Coconut |" in printed and "frontier mass" in printed
+    assert "| CoT (end of stage 0) |" in printed and "| Coconut (stage 1) |" in printed
+    assert "thought 1:" in printed
     summary = json.loads((out / "demo_summary.json").read_text())
-    assert set(summary["results"]) == {"CoT", "Coconut"}
-    assert summary["results"]["Coconut"]["num_questions"] == 8
-    assert [row["thought"] for row in summary["frontier"]["per_thought"]] == [1, 2]
-    states = {
-        name: json.loads((out / name / "checkpoints").glob("*").__next__().joinpath("trainer_state.json").read_text())
-        for name in ("cot", "coconut")
-    }
-    assert states["cot"]["epoch"] == states["coconut"]["epoch"] == 4  # 1 warm-up + 2 stages + 1 final
-    for name in ("frontier/frontier.json", "frontier/frontier_mass.png", "data/test.json", "data/tokenizer"):
-        assert (out / name).exists(), name
-    assert main(["demo", "--out", str(out), *TOY]) == 0  # again: everything is reused
+    assert [row["stage"] for row in summary["validation"]] == [0, 1]
+    for name in ("metrics.jsonl", "config.yaml", "demo.yaml", "val_accuracy.png", "data/test.json"):
+        assert (out / name).is_file(), name
+    # Running it again reuses the data and the finished run.
+    assert main(args) == 0
