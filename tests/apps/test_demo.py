@@ -18,8 +18,9 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "| CoT (end of stage 0) |" in printed and "| Coconut (stage 1) |" in printed
-    assert "thought 1:" in printed
+    assert "Correct Path" in printed  # the path categories over the whole test split
     summary = json.loads((out / "demo_summary.json").read_text())
+    assert sum(summary["paths"]["counts"]["0"].values()) == 8
     assert [row["stage"] for row in summary["validation"]] == [0, 1]
     for name in ("metrics.jsonl", "config.yaml", "demo.yaml", "val_accuracy.png", "data/test.json"):
         assert (out / name).is_file(), name

@@ -5,8 +5,10 @@ small enough for a CPU to learn), trains a byte-level BPE tokenizer on it, build
 from a config and trains it through the Coconut curriculum (stage 0 = chain of thought, then one
 more step replaced by a continuous thought per stage), validating every epoch. At the end it
 prints, on the held-out test split, the accuracy and mean generated tokens of the last stage-0
-(CoT) checkpoint and of the final Coconut checkpoint, and what each continuous thought of one
-test question decodes to; it plots validation accuracy by epoch with the stage boundaries.
+(CoT) checkpoint and of the final Coconut checkpoint, and, over every test question, what Coconut
+answers when it must switch to language after k = 0, 1, 2 thoughts (the paper's path categories:
+correct path, hallucinated edge, wrong target, ...); it plots validation accuracy by epoch with the
+stage boundaries.
 
 Everything lands in one run folder (`--out`); running the demo again resumes or reuses it. The
 same run can then be studied with `coconut-lm eval`, `generate` and `analyze`.
@@ -20,8 +22,8 @@ import time
 from pathlib import Path
 
 from coconut_lm.analysis.checkpoint_io import load_analysis_model
+from coconut_lm.analysis.paths import analyze_paths, format_paths_table
 from coconut_lm.analysis.plots import plot_validation_curve
-from coconut_lm.analysis.thoughts import analyze_thoughts
 from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
 from coconut_lm.data.tokenizer_training import train_tokenizer
 from coconut_lm.eval.evaluate import evaluate_checkpoint
@@ -135,18 +137,6 @@ def validation_curve(run_dir: Path) -> list[dict]:
     return rows
 
 
-def thought_report(checkpoint: Path, record: dict) -> list[str]:
-    """The top tokens each continuous thought of `record` decodes to, one line per thought."""
-
-    am = load_analysis_model(checkpoint, device="cpu")
-    report = analyze_thoughts(am, [record], top_k=3)
-    lines = []
-    for t in report.questions[0]["thoughts"]:
-        top = ", ".join(f"{x['token']!r} {x['prob']:.2f}" for x in t["top_tokens"])
-        lines.append(f"  thought {t['index']}: {top}")
-    return lines
-
-
 def summary_table(rows: dict) -> str:
     lines = ["| model | test accuracy | mean new tokens |", "|---|---|---|"]
     for name, result in rows.items():
@@ -173,8 +163,9 @@ def run_demo(cfg: DemoConfig) -> dict:
         "CoT (end of stage 0)": evaluate_checkpoint(str(stage0), str(data["test"]), device="cpu"),
         f"Coconut (stage {_stage(final)})": evaluate_checkpoint(str(final), str(data["test"]), device="cpu"),
     }
-    record = json.loads(data["test"].read_text())[0]
     coconut = list(results.values())[-1]
+    records = json.loads(data["test"].read_text(encoding="utf-8"))
+    paths = analyze_paths(load_analysis_model(final, device="cpu"), records, max_new_tokens=48, batch_size=100)
     curve = validation_curve(out)
     try:
         plot = plot_validation_curve(curve, out / "val_accuracy.png", "Coconut demo (ProsQA-style, CPU)")
@@ -185,16 +176,16 @@ def run_demo(cfg: DemoConfig) -> dict:
     report = [
         f"\nTest split ({coconut.num_questions} questions), {seconds / 60:.1f} minutes in all:\n",
         summary_table(results),
-        f"\nQuestion: {record['question']}\nGold: {record['answer']}",
-        f"Coconut: {coconut.predictions[0]['output']!r}",
-        "Continuous thoughts through the LM head (top tokens):",
-        *thought_report(final, record),
+        "\nCoconut switched to language after k thoughts, every test question classified (the paper's "
+        "path categories; k = its trained count is its own output):\n",
+        format_paths_table(paths),
     ]
     summary = {
         "seconds": seconds,
         "results": {name: r.metrics("") for name, r in results.items()},
         "checkpoints": {"cot": str(stage0), "coconut": str(final)},
         "validation": curve,
+        "paths": {"accuracy": paths.accuracy, "counts": paths.counts},
     }
     write_json(out / "demo_summary.json", summary)
     report += [
