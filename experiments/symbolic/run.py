@@ -50,10 +50,22 @@ class Setting:
     epochs_per_stage: int = 3
     lr: float = 1e-3
     batch_size: int = 64
+    model_type: str = "gpt2"  # or "llama" (rotary positions, SwiGLU, no dropout)
+    dropout: float = 0.1  # GPT-2's resid/embd/attn dropout
+    activation: str = "gelu_new"
+    warmup_steps: int = 0  # linear warm-up after each optimizer reset
+    lr_schedule: str = "constant"
+    reset_optimizer: str = "stage"
+    weight_decay: float = 0.01
+    max_grad_norm: float | None = None
+    uniform_prob: float = 0.0
+    final_epochs: int = 0  # extra epochs at the last stage (all steps latent)
+    eval_every: int = 0  # validate every N epochs (0: only after the last)
+    data_seed: int = 0  # seed of the generated graphs
 
     @property
     def epochs(self) -> int:
-        return self.epochs_per_stage * (self.max_path + 1)
+        return self.epochs_per_stage * (self.max_path + 1) + self.final_epochs
 
 
 SETTINGS = {
@@ -62,6 +74,23 @@ SETTINGS = {
     "small_long": Setting(
         min_nodes=9, max_nodes=12, min_path=2, max_path=3, n_layer=3, n_embd=192, n_head=6, epochs_per_stage=6
     ),
+    # d1: small graphs, 2x the data seen once per stage, no dropout, batch 32, warm-up, no optimizer reset
+    "d1": Setting(
+        min_nodes=9, max_nodes=12, min_path=2, max_path=3, train=12000, epochs_per_stage=1, final_epochs=2,
+        batch_size=32, dropout=0.0, activation="gelu", warmup_steps=100, reset_optimizer="never", eval_every=1,
+    ),
+    # d2: d1 with a Llama-style model (rotary positions: edge following is learned sooner) at lr 3e-3, clipped
+    "d2": Setting(
+        min_nodes=9, max_nodes=12, min_path=2, max_path=3, train=12000, epochs_per_stage=1, final_epochs=2,
+        batch_size=32, model_type="llama", lr=3e-3, max_grad_norm=1.0, warmup_steps=100, reset_optimizer="never",
+        eval_every=1,
+    ),
+    # d3: graphs where greedy CoT must look ahead (8-10 nodes, answers 3-4 deep), Llama width 64 (2x the steps/s)
+    "d3": Setting(
+        min_nodes=8, max_nodes=10, min_path=3, max_path=4, train=8000, epochs_per_stage=2, final_epochs=2,
+        batch_size=32, n_embd=64, model_type="llama", lr=3e-3, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1,
+    ),
     "medium": Setting(min_nodes=13, max_nodes=16, min_path=2, max_path=4),
     "paper": Setting(min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=10000),
 }
@@ -69,7 +98,8 @@ SETTINGS = {
 
 def prepare(name: str, setting: Setting) -> dict[str, Path]:
     graphs_of = {
-        k: (v.min_nodes, v.max_nodes, v.min_path, v.max_path, v.train, v.valid, v.test) for k, v in SETTINGS.items()
+        k: (v.min_nodes, v.max_nodes, v.min_path, v.max_path, v.train, v.valid, v.test, v.data_seed)
+        for k, v in SETTINGS.items()
     }
     name = next(k for k, v in graphs_of.items() if v == graphs_of[name])  # settings with the same graphs share data
     folder = HERE / "runs" / name / "data"
@@ -79,7 +109,7 @@ def prepare(name: str, setting: Setting) -> dict[str, Path]:
     graphs = ProsQAConfig(
         min_nodes=setting.min_nodes, max_nodes=setting.max_nodes, min_path=setting.min_path, max_path=setting.max_path
     )
-    splits = generate_splits([setting.train, setting.valid, setting.test], seed=0, config=graphs)
+    splits = generate_splits([setting.train, setting.valid, setting.test], seed=setting.data_seed, config=graphs)
     import random
 
     for (split, path), records in zip(files.items(), splits, strict=True):
@@ -88,18 +118,36 @@ def prepare(name: str, setting: Setting) -> dict[str, Path]:
     return {**files, "tok": build_tokenizer(folder / "tok")}
 
 
+def model_spec(setting: Setting) -> dict:
+    if setting.model_type == "llama":
+        return {
+            "model_type": "llama",
+            "num_hidden_layers": setting.n_layer,
+            "hidden_size": setting.n_embd,
+            "intermediate_size": 4 * setting.n_embd,
+            "num_attention_heads": setting.n_head,
+            "num_key_value_heads": setting.n_head,
+            "max_position_embeddings": 512,
+        }
+    return {
+        "model_type": "gpt2",
+        "n_layer": setting.n_layer,
+        "n_embd": setting.n_embd,
+        "n_head": setting.n_head,
+        "n_positions": 512,
+        "resid_pdrop": setting.dropout,
+        "embd_pdrop": setting.dropout,
+        "attn_pdrop": setting.dropout,
+        "activation_function": setting.activation,
+    }
+
+
 def run_config(name: str, setting: Setting, data: dict[str, Path], method: str, seed: int) -> dict:
     return {
         "method": method,
         "run_dir": str(HERE / "runs" / name / f"{method}_s{seed}"),
         "model": {
-            "from_config": {
-                "model_type": "gpt2",
-                "n_layer": setting.n_layer,
-                "n_embd": setting.n_embd,
-                "n_head": setting.n_head,
-                "n_positions": 512,
-            },
+            "from_config": model_spec(setting),
             "tokenizer": str(data["tok"]),
         },
         "data": {"train_path": str(data["train"]), "val_path": str(data["valid"])},
@@ -108,16 +156,22 @@ def run_config(name: str, setting: Setting, data: dict[str, Path], method: str, 
             "max_latent_stage": setting.max_path,
             "epochs_per_stage": setting.epochs_per_stage,
             "pad_latent_to_max": True,
+            "uniform_prob": setting.uniform_prob,
         },
         "training": {
             "num_epochs": setting.epochs,
             "batch_size": setting.batch_size,
             "lr": setting.lr,
+            "weight_decay": setting.weight_decay,
+            "warmup_steps": setting.warmup_steps,
+            "lr_schedule": setting.lr_schedule,
+            "reset_optimizer": setting.reset_optimizer,
+            "max_grad_norm": setting.max_grad_norm,
             "seed": seed,
             "keep_last": 1,
             "save_best": False,
         },
-        "evaluation": {"max_new_tokens": 2 * setting.max_path + 4, "batch_size": 128, "every_epochs": setting.epochs},
+        "evaluation": {"max_new_tokens": 2 * setting.max_path + 4, "batch_size": 128, "every_epochs": setting.eval_every or setting.epochs},
         "logging": {"progress_bar": False},
     }
 
