@@ -62,10 +62,13 @@ class Setting:
     final_epochs: int = 0  # extra epochs at the last stage (all steps latent)
     eval_every: int = 0  # validate every N epochs (0: only after the last)
     data_seed: int = 0  # seed of the generated graphs
+    newlines: bool = True  # False: "\\n" is not a token (steps follow each other, as in the reference format)
+    cot_warm_epochs: int = 0  # >0: stage 0 is a CoT run of this many epochs that Coconut starts from (time included)
 
     @property
     def epochs(self) -> int:
-        return self.epochs_per_stage * (self.max_path + 1) + self.final_epochs
+        stage0 = self.cot_warm_epochs or self.epochs_per_stage
+        return stage0 + self.epochs_per_stage * self.max_path + self.final_epochs
 
 
 SETTINGS = {
@@ -91,6 +94,18 @@ SETTINGS = {
         batch_size=32, n_embd=64, model_type="llama", lr=3e-3, max_grad_norm=1.0, warmup_steps=100,
         reset_optimizer="never", eval_every=1,
     ),
+    # h1: 7-9 nodes, answers exactly 3 deep; Llama width 64, batch 16, lr 3e-3; 6 CoT epochs (6000 steps) before stage 1
+    "h1": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=16000, epochs_per_stage=2, final_epochs=2,
+        batch_size=16, n_embd=64, model_type="llama", lr=3e-3, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=6,
+    ),
+    # h2: h1 at lr 5e-4 (3e-3 kept edge following from forming) without "\\n" tokens; 3 CoT epochs, 1 per stage
+    "h2": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=16000, epochs_per_stage=1, final_epochs=2,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=3, newlines=False,
+    ),
     "medium": Setting(min_nodes=13, max_nodes=16, min_path=2, max_path=4),
     "paper": Setting(min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=10000),
 }
@@ -104,8 +119,11 @@ def prepare(name: str, setting: Setting) -> dict[str, Path]:
     name = next(k for k, v in graphs_of.items() if v == graphs_of[name])  # settings with the same graphs share data
     folder = HERE / "runs" / name / "data"
     files = {split: folder / f"{split}.json" for split in ("train", "valid", "test")}
-    if all(p.is_file() for p in files.values()) and (folder / "tok").is_dir():
-        return {**files, "tok": folder / "tok"}
+    tok = folder / "tok" if setting.newlines else folder / "tok_no_newline"
+    if all(p.is_file() for p in files.values()) and tok.is_dir():
+        return {**files, "tok": tok}
+    if all(p.is_file() for p in files.values()):
+        return {**files, "tok": build_tokenizer(tok) if setting.newlines else no_newline_tokenizer(tok)}
     graphs = ProsQAConfig(
         min_nodes=setting.min_nodes, max_nodes=setting.max_nodes, min_path=setting.min_path, max_path=setting.max_path
     )
@@ -115,7 +133,21 @@ def prepare(name: str, setting: Setting) -> dict[str, Path]:
     for (split, path), records in zip(files.items(), splits, strict=True):
         converted = [symbolic_example(r, random.Random(f"{split}-{i}")) for i, r in enumerate(records)]
         write_json(path, converted, indent=None)
-    return {**files, "tok": build_tokenizer(folder / "tok")}
+    return {**files, "tok": build_tokenizer(tok) if setting.newlines else no_newline_tokenizer(tok)}
+
+
+def no_newline_tokenizer(out_dir: Path) -> Path:
+    """The symbolic vocabulary with "\\n" read as a space: the step separators and the newline after the
+    question disappear, so the model predicts each path node at the previous node's position."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+
+    from coconut_lm.data.symbolic import vocabulary
+    from coconut_lm.tokenizer import EOS_TOKEN, save_tokenizer
+
+    tokenizer = Tokenizer(models.WordLevel({t: i for i, t in enumerate(vocabulary())}, unk_token=EOS_TOKEN))
+    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(r"\s+"), behavior="removed")
+    tokenizer.decoder = decoders.Sequence([decoders.Replace(Regex(r"\z"), " "), decoders.Fuse(), decoders.Strip(" ", 0, 1)])
+    return save_tokenizer(tokenizer, out_dir)
 
 
 def model_spec(setting: Setting) -> dict:
@@ -168,12 +200,17 @@ def run_config(name: str, setting: Setting, data: dict[str, Path], method: str, 
             "reset_optimizer": setting.reset_optimizer,
             "max_grad_norm": setting.max_grad_norm,
             "seed": seed,
-            "keep_last": 1,
+            "keep_last": 1 if not setting.cot_warm_epochs else 100,
             "save_best": False,
         },
         "evaluation": {"max_new_tokens": 2 * setting.max_path + 4, "batch_size": 128, "every_epochs": setting.eval_every or setting.epochs},
         "logging": {"progress_bar": False},
     }
+
+
+def last_valid_accuracy(run_dir: Path) -> float | None:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return next((r["eval/accuracy"] for r in reversed(rows) if "eval/accuracy" in r), None)
 
 
 def run_one(name: str, method: str, seed: int, results: dict) -> None:
@@ -182,12 +219,32 @@ def run_one(name: str, method: str, seed: int, results: dict) -> None:
         return
     setting = SETTINGS[name]
     data = prepare(name, setting)
-    cfg = config_from_dict(run_config(name, setting, data, method, seed))
+    tree = run_config(name, setting, data, method, seed)
     start = time.time()
+    if setting.cot_warm_epochs and method == "coconut":
+        # stage 0 = a CoT run of cot_warm_epochs epochs; Coconut starts from its last checkpoint at stage 1
+        # (the CoT run of the same seed: its folder keeps the checkpoint, and the CoT baseline resumes from it)
+        warm = run_config(name, setting, data, "cot", seed)
+        warm["training"]["num_epochs"] = setting.cot_warm_epochs
+        warm_cfg = config_from_dict(warm)
+        train(warm_cfg, device="cpu")
+        write_json(Path(warm_cfg.run_dir) / "warm_minutes.json", {"minutes": (time.time() - start) / 60})
+        tree["model"]["init_from"] = str(latest_checkpoint(warm_cfg.run_dir))
+        tree["training"]["num_epochs"] = setting.epochs_per_stage * (setting.max_path + 1) + setting.final_epochs
+        tree["training"]["start_epoch"] = setting.epochs_per_stage
+    cfg = config_from_dict(tree)
     train(cfg, device="cpu")
     minutes = (time.time() - start) / 60
+    warm_file = Path(cfg.run_dir) / "warm_minutes.json"
+    if method == "cot" and warm_file.is_file():  # this CoT run resumed from the warm-up a Coconut run trained
+        minutes += json.loads(warm_file.read_text())["minutes"]
     result = evaluate_checkpoint(str(latest_checkpoint(cfg.run_dir)), str(data["test"]), device="cpu")
-    results[key] = {"accuracy": result.accuracy, "train_minutes": minutes, "mean_new_tokens": result.mean_new_tokens}
+    results[key] = {
+        "accuracy": result.accuracy,
+        "train_minutes": minutes,
+        "mean_new_tokens": result.mean_new_tokens,
+        "valid_accuracy": last_valid_accuracy(Path(cfg.run_dir)),
+    }
     write_json(Path(cfg.run_dir) / "result.json", results[key])
     path = HERE / "results.json"  # other workers may have added runs since this one started
     on_disk = json.loads(path.read_text()) if path.is_file() else {}
