@@ -106,6 +106,18 @@ SETTINGS = {
         batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
         reset_optimizer="never", eval_every=1, cot_warm_epochs=3, newlines=False,
     ),
+    # h3: h2 with a longer CoT warm-up (8 epochs, 8000 steps), 2 epochs per stage and 3 at the last stage
+    "h3": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=16000, epochs_per_stage=2, final_epochs=3,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=8, newlines=False,
+    ),
+    # p1: a CoT-only probe of h2's recipe (3 epochs, 3000 steps): does edge following form in the library?
+    "p1": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=16000, epochs_per_stage=1, final_epochs=-1,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, newlines=False,
+    ),
     "medium": Setting(min_nodes=13, max_nodes=16, min_path=2, max_path=4),
     "paper": Setting(min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=10000),
 }
