@@ -118,6 +118,18 @@ SETTINGS = {
         batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
         reset_optimizer="never", eval_every=1, newlines=False,
     ),
+    # p2: p1 with 4x the questions (64k, 2 epochs = 8,000 steps, as h3's CoT warm-up over 16k x 8 epochs)
+    "p2": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=-2,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, newlines=False,
+    ),
+    # h4: h2's recipe with fresh data (32k questions): 2 CoT epochs (4,000 steps), then 1 epoch per stage
+    "h4": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=32000, epochs_per_stage=1, final_epochs=0,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=2, newlines=False,
+    ),
     "medium": Setting(min_nodes=13, max_nodes=16, min_path=2, max_path=4),
     "paper": Setting(min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=10000),
 }
