@@ -50,10 +50,25 @@ class Setting:
     epochs_per_stage: int = 3
     lr: float = 1e-3
     batch_size: int = 64
+    model_type: str = "gpt2"  # or "llama" (rotary positions, SwiGLU, no dropout)
+    dropout: float = 0.1  # GPT-2's resid/embd/attn dropout
+    activation: str = "gelu_new"
+    warmup_steps: int = 0  # linear warm-up after each optimizer reset
+    lr_schedule: str = "constant"
+    reset_optimizer: str = "stage"
+    weight_decay: float = 0.01
+    max_grad_norm: float | None = None
+    uniform_prob: float = 0.0
+    final_epochs: int = 0  # extra epochs at the last stage (all steps latent)
+    eval_every: int = 0  # validate every N epochs (0: only after the last)
+    data_seed: int = 0  # seed of the generated graphs
+    newlines: bool = True  # False: "\\n" is not a token (steps follow each other, as in the reference format)
+    cot_warm_epochs: int = 0  # >0: stage 0 is a CoT run of this many epochs that Coconut starts from (time included)
 
     @property
     def epochs(self) -> int:
-        return self.epochs_per_stage * (self.max_path + 1)
+        stage0 = self.cot_warm_epochs or self.epochs_per_stage
+        return stage0 + self.epochs_per_stage * self.max_path + self.final_epochs
 
 
 SETTINGS = {
@@ -62,6 +77,59 @@ SETTINGS = {
     "small_long": Setting(
         min_nodes=9, max_nodes=12, min_path=2, max_path=3, n_layer=3, n_embd=192, n_head=6, epochs_per_stage=6
     ),
+    # d1: small graphs, 2x the data seen once per stage, no dropout, batch 32, warm-up, no optimizer reset
+    "d1": Setting(
+        min_nodes=9, max_nodes=12, min_path=2, max_path=3, train=12000, epochs_per_stage=1, final_epochs=2,
+        batch_size=32, dropout=0.0, activation="gelu", warmup_steps=100, reset_optimizer="never", eval_every=1,
+    ),
+    # d2: d1 with a Llama-style model (rotary positions: edge following is learned sooner) at lr 3e-3, clipped
+    "d2": Setting(
+        min_nodes=9, max_nodes=12, min_path=2, max_path=3, train=12000, epochs_per_stage=1, final_epochs=2,
+        batch_size=32, model_type="llama", lr=3e-3, max_grad_norm=1.0, warmup_steps=100, reset_optimizer="never",
+        eval_every=1,
+    ),
+    # d3: graphs where greedy CoT must look ahead (8-10 nodes, answers 3-4 deep), Llama width 64 (2x the steps/s)
+    "d3": Setting(
+        min_nodes=8, max_nodes=10, min_path=3, max_path=4, train=8000, epochs_per_stage=2, final_epochs=2,
+        batch_size=32, n_embd=64, model_type="llama", lr=3e-3, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1,
+    ),
+    # h1: 7-9 nodes, answers exactly 3 deep; Llama width 64, batch 16, lr 3e-3; 6 CoT epochs (6000 steps) before stage 1
+    "h1": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=16000, epochs_per_stage=2, final_epochs=2,
+        batch_size=16, n_embd=64, model_type="llama", lr=3e-3, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=6,
+    ),
+    # h2: h1 at lr 5e-4 (3e-3 kept edge following from forming) without "\\n" tokens; 3 CoT epochs, 1 per stage
+    "h2": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=16000, epochs_per_stage=1, final_epochs=2,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=3, newlines=False,
+    ),
+    # h3: h2 with a longer CoT warm-up (8 epochs, 8000 steps), 2 epochs per stage and 3 at the last stage
+    "h3": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=16000, epochs_per_stage=2, final_epochs=3,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=8, newlines=False,
+    ),
+    # p1: a CoT-only probe of h2's recipe (3 epochs, 3000 steps): does edge following form in the library?
+    "p1": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=16000, epochs_per_stage=1, final_epochs=-1,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, newlines=False,
+    ),
+    # p2: p1 with 4x the questions (64k, 2 epochs = 8,000 steps, as h3's CoT warm-up over 16k x 8 epochs)
+    "p2": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=-2,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, newlines=False,
+    ),
+    # h4: h2's recipe with fresh data (32k questions): 2 CoT epochs (4,000 steps), then 1 epoch per stage
+    "h4": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=32000, epochs_per_stage=1, final_epochs=0,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=2, newlines=False,
+    ),
     "medium": Setting(min_nodes=13, max_nodes=16, min_path=2, max_path=4),
     "paper": Setting(min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=10000),
 }
@@ -69,23 +137,65 @@ SETTINGS = {
 
 def prepare(name: str, setting: Setting) -> dict[str, Path]:
     graphs_of = {
-        k: (v.min_nodes, v.max_nodes, v.min_path, v.max_path, v.train, v.valid, v.test) for k, v in SETTINGS.items()
+        k: (v.min_nodes, v.max_nodes, v.min_path, v.max_path, v.train, v.valid, v.test, v.data_seed)
+        for k, v in SETTINGS.items()
     }
     name = next(k for k, v in graphs_of.items() if v == graphs_of[name])  # settings with the same graphs share data
     folder = HERE / "runs" / name / "data"
     files = {split: folder / f"{split}.json" for split in ("train", "valid", "test")}
-    if all(p.is_file() for p in files.values()) and (folder / "tok").is_dir():
-        return {**files, "tok": folder / "tok"}
+    tok = folder / "tok" if setting.newlines else folder / "tok_no_newline"
+    if all(p.is_file() for p in files.values()) and tok.is_dir():
+        return {**files, "tok": tok}
+    if all(p.is_file() for p in files.values()):
+        return {**files, "tok": build_tokenizer(tok) if setting.newlines else no_newline_tokenizer(tok)}
     graphs = ProsQAConfig(
         min_nodes=setting.min_nodes, max_nodes=setting.max_nodes, min_path=setting.min_path, max_path=setting.max_path
     )
-    splits = generate_splits([setting.train, setting.valid, setting.test], seed=0, config=graphs)
+    splits = generate_splits([setting.train, setting.valid, setting.test], seed=setting.data_seed, config=graphs)
     import random
 
     for (split, path), records in zip(files.items(), splits, strict=True):
         converted = [symbolic_example(r, random.Random(f"{split}-{i}")) for i, r in enumerate(records)]
         write_json(path, converted, indent=None)
-    return {**files, "tok": build_tokenizer(folder / "tok")}
+    return {**files, "tok": build_tokenizer(tok) if setting.newlines else no_newline_tokenizer(tok)}
+
+
+def no_newline_tokenizer(out_dir: Path) -> Path:
+    """The symbolic vocabulary with "\\n" read as a space: the step separators and the newline after the
+    question disappear, so the model predicts each path node at the previous node's position."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+
+    from coconut_lm.data.symbolic import vocabulary
+    from coconut_lm.tokenizer import EOS_TOKEN, save_tokenizer
+
+    tokenizer = Tokenizer(models.WordLevel({t: i for i, t in enumerate(vocabulary())}, unk_token=EOS_TOKEN))
+    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(r"\s+"), behavior="removed")
+    tokenizer.decoder = decoders.Sequence([decoders.Replace(Regex(r"\z"), " "), decoders.Fuse(), decoders.Strip(" ", 0, 1)])
+    return save_tokenizer(tokenizer, out_dir)
+
+
+def model_spec(setting: Setting) -> dict:
+    if setting.model_type == "llama":
+        return {
+            "model_type": "llama",
+            "num_hidden_layers": setting.n_layer,
+            "hidden_size": setting.n_embd,
+            "intermediate_size": 4 * setting.n_embd,
+            "num_attention_heads": setting.n_head,
+            "num_key_value_heads": setting.n_head,
+            "max_position_embeddings": 512,
+        }
+    return {
+        "model_type": "gpt2",
+        "n_layer": setting.n_layer,
+        "n_embd": setting.n_embd,
+        "n_head": setting.n_head,
+        "n_positions": 512,
+        "resid_pdrop": setting.dropout,
+        "embd_pdrop": setting.dropout,
+        "attn_pdrop": setting.dropout,
+        "activation_function": setting.activation,
+    }
 
 
 def run_config(name: str, setting: Setting, data: dict[str, Path], method: str, seed: int) -> dict:
@@ -93,13 +203,7 @@ def run_config(name: str, setting: Setting, data: dict[str, Path], method: str, 
         "method": method,
         "run_dir": str(HERE / "runs" / name / f"{method}_s{seed}"),
         "model": {
-            "from_config": {
-                "model_type": "gpt2",
-                "n_layer": setting.n_layer,
-                "n_embd": setting.n_embd,
-                "n_head": setting.n_head,
-                "n_positions": 512,
-            },
+            "from_config": model_spec(setting),
             "tokenizer": str(data["tok"]),
         },
         "data": {"train_path": str(data["train"]), "val_path": str(data["valid"])},
@@ -108,18 +212,29 @@ def run_config(name: str, setting: Setting, data: dict[str, Path], method: str, 
             "max_latent_stage": setting.max_path,
             "epochs_per_stage": setting.epochs_per_stage,
             "pad_latent_to_max": True,
+            "uniform_prob": setting.uniform_prob,
         },
         "training": {
             "num_epochs": setting.epochs,
             "batch_size": setting.batch_size,
             "lr": setting.lr,
+            "weight_decay": setting.weight_decay,
+            "warmup_steps": setting.warmup_steps,
+            "lr_schedule": setting.lr_schedule,
+            "reset_optimizer": setting.reset_optimizer,
+            "max_grad_norm": setting.max_grad_norm,
             "seed": seed,
-            "keep_last": 1,
+            "keep_last": 1 if not setting.cot_warm_epochs else 100,
             "save_best": False,
         },
-        "evaluation": {"max_new_tokens": 2 * setting.max_path + 4, "batch_size": 128, "every_epochs": setting.epochs},
+        "evaluation": {"max_new_tokens": 2 * setting.max_path + 4, "batch_size": 128, "every_epochs": setting.eval_every or setting.epochs},
         "logging": {"progress_bar": False},
     }
+
+
+def last_valid_accuracy(run_dir: Path) -> float | None:
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return next((r["eval/accuracy"] for r in reversed(rows) if "eval/accuracy" in r), None)
 
 
 def run_one(name: str, method: str, seed: int, results: dict) -> None:
@@ -128,12 +243,32 @@ def run_one(name: str, method: str, seed: int, results: dict) -> None:
         return
     setting = SETTINGS[name]
     data = prepare(name, setting)
-    cfg = config_from_dict(run_config(name, setting, data, method, seed))
+    tree = run_config(name, setting, data, method, seed)
     start = time.time()
+    if setting.cot_warm_epochs and method == "coconut":
+        # stage 0 = a CoT run of cot_warm_epochs epochs; Coconut starts from its last checkpoint at stage 1
+        # (the CoT run of the same seed: its folder keeps the checkpoint, and the CoT baseline resumes from it)
+        warm = run_config(name, setting, data, "cot", seed)
+        warm["training"]["num_epochs"] = setting.cot_warm_epochs
+        warm_cfg = config_from_dict(warm)
+        train(warm_cfg, device="cpu")
+        write_json(Path(warm_cfg.run_dir) / "warm_minutes.json", {"minutes": (time.time() - start) / 60})
+        tree["model"]["init_from"] = str(latest_checkpoint(warm_cfg.run_dir))
+        tree["training"]["num_epochs"] = setting.epochs_per_stage * (setting.max_path + 1) + setting.final_epochs
+        tree["training"]["start_epoch"] = setting.epochs_per_stage
+    cfg = config_from_dict(tree)
     train(cfg, device="cpu")
     minutes = (time.time() - start) / 60
+    warm_file = Path(cfg.run_dir) / "warm_minutes.json"
+    if method == "cot" and warm_file.is_file():  # this CoT run resumed from the warm-up a Coconut run trained
+        minutes += json.loads(warm_file.read_text())["minutes"]
     result = evaluate_checkpoint(str(latest_checkpoint(cfg.run_dir)), str(data["test"]), device="cpu")
-    results[key] = {"accuracy": result.accuracy, "train_minutes": minutes, "mean_new_tokens": result.mean_new_tokens}
+    results[key] = {
+        "accuracy": result.accuracy,
+        "train_minutes": minutes,
+        "mean_new_tokens": result.mean_new_tokens,
+        "valid_accuracy": last_valid_accuracy(Path(cfg.run_dir)),
+    }
     write_json(Path(cfg.run_dir) / "result.json", results[key])
     path = HERE / "results.json"  # other workers may have added runs since this one started
     on_disk = json.loads(path.read_text()) if path.is_file() else {}
