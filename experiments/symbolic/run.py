@@ -22,12 +22,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from coconut_lm.run.checkpoint import latest_checkpoint
-from coconut_lm.run.config import config_from_dict
 from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
 from coconut_lm.data.datasets.symbolic import build_tokenizer, symbolic_example
 from coconut_lm.eval.evaluate import evaluate_checkpoint
 from coconut_lm.io import write_json
+from coconut_lm.run.checkpoint import latest_checkpoint
+from coconut_lm.run.config import config_from_dict
 from coconut_lm.train.trainer import train
 
 HERE = Path(__file__).resolve().parent
@@ -147,7 +147,7 @@ def prepare(name: str, setting: Setting) -> dict[str, Path]:
     if all(p.is_file() for p in files.values()) and tok.is_dir():
         return {**files, "tok": tok}
     if all(p.is_file() for p in files.values()):
-        return {**files, "tok": build_tokenizer(tok) if setting.newlines else no_newline_tokenizer(tok)}
+        return {**files, "tok": build_tokenizer(tok, newline_tokens=setting.newlines)}
     graphs = ProsQAConfig(
         min_nodes=setting.min_nodes, max_nodes=setting.max_nodes, min_path=setting.min_path, max_path=setting.max_path
     )
@@ -157,21 +157,7 @@ def prepare(name: str, setting: Setting) -> dict[str, Path]:
     for (split, path), records in zip(files.items(), splits, strict=True):
         converted = [symbolic_example(r, random.Random(f"{split}-{i}")) for i, r in enumerate(records)]
         write_json(path, converted, indent=None)
-    return {**files, "tok": build_tokenizer(tok) if setting.newlines else no_newline_tokenizer(tok)}
-
-
-def no_newline_tokenizer(out_dir: Path) -> Path:
-    """The symbolic vocabulary with "\\n" read as a space: the step separators and the newline after the
-    question disappear, so the model predicts each path node at the previous node's position."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-
-    from coconut_lm.data.symbolic import vocabulary
-    from coconut_lm.tokenizer import EOS_TOKEN, save_tokenizer
-
-    tokenizer = Tokenizer(models.WordLevel({t: i for i, t in enumerate(vocabulary())}, unk_token=EOS_TOKEN))
-    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(r"\s+"), behavior="removed")
-    tokenizer.decoder = decoders.Sequence([decoders.Replace(Regex(r"\z"), " "), decoders.Fuse(), decoders.Strip(" ", 0, 1)])
-    return save_tokenizer(tokenizer, out_dir)
+    return {**files, "tok": build_tokenizer(tok, newline_tokens=setting.newlines)}
 
 
 def model_spec(setting: Setting) -> dict:

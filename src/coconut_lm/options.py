@@ -6,7 +6,7 @@ against the annotations (types, `Literal` choices, enums, nested sections, unkno
 every error names the key it is about:
 
     >>> validate(CurriculumConfig, {"c_thought": "two"}, prefix="curriculum.")
-    ConfigError: curriculum.c_thought: Input should be a valid integer, unable to parse string ...
+    ConfigError: curriculum.c_thought: expected int, got 'two'
 
 `add_arguments` / `from_arguments` give a dataclass's fields as `--flags` (help from `doc`),
 validated the same way, so a command's flags and its YAML keys cannot drift apart.

@@ -4,11 +4,18 @@
 
 Reads runs/h1/data/{train,valid}.json (run.py --setting h1 prepares them); WRAP=1 uses the library model.
 """
-import sys, time, random, torch
+import random
+import sys
+import time
+
+import torch
+
 torch.set_num_threads(1)
 from transformers import AutoConfig, AutoModelForCausalLM
-from coconut_lm.data.prosqa import ProsQAConfig, generate_splits
-from coconut_lm.data.symbolic import symbolic_example, vocabulary
+
+from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
+from coconut_lm.data.datasets.symbolic import symbolic_example, vocabulary
+
 NL=False
 import os; WRAP=os.environ.get('WRAP')=='1'
 V={t:i for i,t in enumerate(vocabulary())}
@@ -35,8 +42,9 @@ def run(name,data,w,L,H,B,lr,steps,mt,seed=0):
     else: cfg=AutoConfig.for_model('gpt2',vocab_size=41,n_layer=L,n_embd=w,n_head=H,n_positions=256,resid_pdrop=0,embd_pdrop=0,attn_pdrop=0,activation_function='gelu')
     if WRAP:
         import yaml
-        from coconut_lm.config import config_from_dict
-        from coconut_lm.modeling_setup import build_model
+
+        from coconut_lm.run.build import build_model
+        from coconut_lm.run.config import config_from_dict
         d=yaml.safe_load(open('/work/exp/experiments/symbolic/runs/p1/cot_s1/config.yaml'))
         cm=build_model(config_from_dict(d),None).model
         class W(torch.nn.Module):
@@ -62,6 +70,8 @@ def run(name,data,w,L,H,B,lr,steps,mt,seed=0):
             m.train()
         if (s+1)%500==0: print(name, s+1, f"step1 {sum(l1[-50:])/50:.3f} all {sum(la[-50:])/50:.3f}", f"{time.time()-t:.0f}s", flush=True)
 import json
+
+
 def load(path,n):
     out=[]
     for e in json.load(open(path))[:n]:

@@ -1,7 +1,13 @@
 """Probe: per-position validation losses (step1.., ###, answer) of a CoT checkpoint: step_losses.py CKPT DATA.json"""
-import sys, json, torch, collections
+import collections
+import json
+import sys
+
+import torch
+
 torch.set_num_threads(1)
-from transformers import AutoTokenizer, AutoModelForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
 ck=sys.argv[1]; data=json.load(open(sys.argv[2]))[:300]
 tok=AutoTokenizer.from_pretrained(ck); m=AutoModelForCausalLM.from_pretrained(ck).eval()
 agg=collections.defaultdict(list)

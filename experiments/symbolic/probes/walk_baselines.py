@@ -1,6 +1,9 @@
 """Probe: share of questions a random-child walk (and a one-step look-ahead walk) from the root solves."""
-import random, statistics as st
-from coconut_lm.data.prosqa import ProsQAConfig, generate_splits
+import statistics as st
+
+from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
+
+
 def reach(ch, a):
     seen={a}; st_=[a]
     while st_:
