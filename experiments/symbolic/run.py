@@ -130,6 +130,12 @@ SETTINGS = {
         batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
         reset_optimizer="never", eval_every=1, cot_warm_epochs=2, newlines=False,
     ),
+    # h5: h4 with 64k fresh questions (4,000 steps per epoch) and stage mixing (uniform_prob 0.1, as the reference)
+    "h5": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=0,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=1, newlines=False, uniform_prob=0.1,
+    ),
     "medium": Setting(min_nodes=13, max_nodes=16, min_path=2, max_path=4),
     "paper": Setting(min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=10000),
 }
