@@ -31,7 +31,7 @@ class StopHead(nn.Module):
             self.net = nn.Linear(hidden_size, 1)
 
     def forward(self, states: torch.Tensor) -> torch.Tensor:
-        return self.net(states.to(self.net[0].weight.dtype if self.mlp_width else self.net.weight.dtype))[..., 0]
+        return self.net(states.to(next(self.parameters()).dtype))[..., 0]
 
     def save(self, folder: str | Path, meta: dict) -> Path:
         folder = Path(folder)
