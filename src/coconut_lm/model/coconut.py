@@ -261,7 +261,10 @@ class CoconutModel(nn.Module):
         entry = out.hidden_states[-1][:, -1:].to(block_x.dtype)  # (B, 1, H): the state before column `first`
         slots = is_latent[:, first:last, None]  # (B, m, 1) thought columns of the block
         starts = slots & ~F.pad(slots[:, :-1], (0, 0, 1, 0))  # (B, m, 1) each row's first thought
-        branch_masks = PassMasks(masks.key_mask, masks.format, embeds.dtype, "prefix")
+        later_start = bool(starts[:, 1:].any())  # a row whose thoughts start after column `first`
+        branch_masks = masks  # a prefix-layout mask fits the branch's keys as it is
+        if masks.whole and (later_start or self.jacobi_iterations > 1):
+            branch_masks = PassMasks(masks.key_mask, masks.format, embeds.dtype, "prefix")
         passes = 2
 
         def block_pass(x: torch.Tensor) -> torch.Tensor:
@@ -278,7 +281,7 @@ class CoconutModel(nn.Module):
 
         previous = torch.cat([entry, block_x[:, 1:]], dim=1)  # (B, m, H)
         entries = previous
-        if bool(starts[:, 1:].any()):  # a row whose thoughts start later: its entry state first
+        if later_start:  # its entry state first
             entries = block_pass(block_x)
             passes += 1
         for _ in range(self.jacobi_iterations - 1):
