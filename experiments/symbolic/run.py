@@ -63,6 +63,8 @@ class Setting:
     eval_every: int = 0  # validate every N epochs (0: only after the last)
     data_seed: int = 0  # seed of the generated graphs
     newlines: bool = True  # False: "\\n" is not a token (steps follow each other, as in the reference format)
+    tie_embeddings: bool = False  # True: the LM head is the input embedding (a thought then reads like a token)
+    thought_markers: bool = True  # False: no <bot>/<eot>; thought 1 is the root's hidden state (as the reference)
     cot_warm_epochs: int = 0  # >0: stage 0 is a CoT run of this many epochs that Coconut starts from (time included)
 
     @property
@@ -136,6 +138,28 @@ SETTINGS = {
         batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
         reset_optimizer="never", eval_every=1, cot_warm_epochs=1, newlines=False, uniform_prob=0.1,
     ),
+    # h6: h5 without <bot>/<eot>: each thought sits where the CoT step it replaces was predicted from
+    "h6": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=0,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=1, newlines=False, uniform_prob=0.1,
+        thought_markers=False,
+    ),
+    # h7: h6 with tied input/output embeddings (as GPT-2 and the reference): the root's last hidden state,
+    # which predicts step 1 through the LM head, is then close to step 1's input embedding
+    "h7": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=0,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=1, newlines=False, uniform_prob=0.1,
+        thought_markers=False, tie_embeddings=True,
+    ),
+    # h8: h5 (with <bot>/<eot>) with tied embeddings: do the markers matter once the embeddings are tied?
+    "h8": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=0,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=1, newlines=False, uniform_prob=0.1,
+        tie_embeddings=True,
+    ),
     "medium": Setting(min_nodes=13, max_nodes=16, min_path=2, max_path=4),
     "paper": Setting(min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=10000),
 }
@@ -176,6 +200,7 @@ def model_spec(setting: Setting) -> dict:
             "num_attention_heads": setting.n_head,
             "num_key_value_heads": setting.n_head,
             "max_position_embeddings": 512,
+            "tie_word_embeddings": setting.tie_embeddings,
         }
     return {
         "model_type": "gpt2",
@@ -205,6 +230,7 @@ def run_config(name: str, setting: Setting, data: dict[str, Path], method: str, 
             "epochs_per_stage": setting.epochs_per_stage,
             "pad_latent_to_max": True,
             "uniform_prob": setting.uniform_prob,
+            "thought_markers": setting.thought_markers,
         },
         "training": {
             "num_epochs": setting.epochs,
@@ -219,7 +245,11 @@ def run_config(name: str, setting: Setting, data: dict[str, Path], method: str, 
             "keep_last": 1 if not setting.cot_warm_epochs else 100,
             "save_best": False,
         },
-        "evaluation": {"max_new_tokens": 2 * setting.max_path + 4, "batch_size": 128, "every_epochs": setting.eval_every or setting.epochs},
+        "evaluation": {
+            "max_new_tokens": 2 * setting.max_path + 4,
+            "batch_size": 128,
+            "every_epochs": setting.eval_every or setting.epochs,
+        },
         "logging": {"progress_bar": False},
     }
 

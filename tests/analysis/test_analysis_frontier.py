@@ -70,7 +70,7 @@ def test_end_to_end_on_a_tiny_model(tmp_path):
     torch.manual_seed(0)
     base = tf.GPT2LMHeadModel(tf.GPT2Config(n_layer=2, n_embd=32, n_head=2, vocab_size=len(tokenizer)))
     model = CoconutModel(base, ids.latent, ids.start_latent, ids.end_latent, ids.eos).eval()
-    am = AnalysisModel(model, tokenizer, ids, Method.COCONUT, max_thoughts=3, markers=True)
+    am = AnalysisModel(model, tokenizer, ids, Method.COCONUT, max_thoughts=3, slot_id=ids.latent, markers=True)
     records = [symbolic_example(GRAPH, random.Random(s), num_symbols=12) for s in range(5)]
     report = analyze_frontier(am, records, batch_size=2)
     assert report.num_layers == 2 and len(report.per_thought) == 3

@@ -122,6 +122,19 @@ def test_prompts():
     assert build_prompt(SHORT, 0, "pause", opts(), IDS) == [1, 2, P, P]
 
 
+def test_without_thought_markers_the_thoughts_follow_the_question():
+    # the first thought is the question's last hidden state; the next step is predicted at the last thought
+    no_markers = {"thought_markers": False}
+    chain = [10, 20, 21, 30, 40, 0]
+    assert seq(EX, 0, "coconut", **no_markers) == Sequence([1, 2, *chain], [X] * 2 + chain)
+    assert seq(EX, 1, "coconut", **no_markers) == Sequence([1, 2, L, L, *chain[1:]], [X] * 4 + chain[1:])
+    assert seq(EX, 3, "coconut", **no_markers).input_ids == [1, 2] + [L] * 4 + [40, 0]
+    assert build_prompt(EX, 0, "coconut", opts(**no_markers), IDS) == [1, 2]
+    assert build_prompt(EX, 7, "coconut", opts(**no_markers), IDS) == [1, 2] + [L] * 4
+    assert build_prompt(EX, 1, "pause_as_thought", opts(**no_markers), IDS) == [1, 2, P, P]
+    assert seq(EX, 0, "coconut", **no_markers) == seq(EX, 0, "cot")  # stage 0 is CoT exactly
+
+
 def test_cot_and_no_cot_ignore_the_stage():
     for stage in (0, 1, 5):
         assert seq(EX, stage, "cot") == Sequence([1, 2, 10, 20, 21, 30, 40, 0], [X, X, 10, 20, 21, 30, 40, 0])
@@ -216,7 +229,7 @@ def test_final_stage():
 @pytest.mark.parametrize(
     "field, value",
     [("c_thought", -1), ("c_thought", 1.5), ("max_latent_stage", -2), ("uniform_prob", 1.5),
-     ("icot_tokens_per_epoch", 0), ("icot_smoothing", -1)],
+     ("icot_tokens_per_epoch", 0), ("icot_smoothing", -1), ("thought_markers", "no")],
 )  # fmt: skip
 def test_options_are_validated(field, value):
     with pytest.raises(ValueError, match=f"curriculum.{field}: must be"):

@@ -8,10 +8,11 @@ from coconut_lm.model.coconut import CoconutModel
 from tests.model.helpers import BOT, EOS, EOT, LATENT, left_pad, make_model
 
 
-def prompts(counts: list[int], seed: int = 0) -> list[list[int]]:
+def prompts(counts: list[int], seed: int = 0, markers: bool = True) -> list[list[int]]:
     g = torch.Generator().manual_seed(seed)
     return [
-        torch.randint(2, 50, (4 + 3 * i,), generator=g).tolist() + [BOT] + [LATENT] * k + [EOT]
+        torch.randint(2, 50, (4 + 3 * i,), generator=g).tolist()
+        + ([BOT] + [LATENT] * k + [EOT] if markers else [LATENT] * k)
         for i, k in enumerate(counts)
     ]
 
@@ -46,6 +47,21 @@ def test_batched_equals_single_and_uncached(family, kv_layout):
     assert out.num_thoughts.tolist() == [3, 0, 5, 1]
     assert out.thoughts.shape == (4, 5, model.config.hidden_size)
     assert out.thought_mask.sum(1).tolist() == [3, 0, 5, 1]
+
+
+def test_prompts_ending_in_thoughts(kv_layout):
+    # without thought markers the first new token is read at the last thought
+    model = make_model("gpt2")
+    model.kv_layout = kv_layout
+    rows = prompts([3, 0, 2], seed=1, markers=False)
+    ids, mask = left_pad(rows)
+    with torch.no_grad():
+        out = model.generate(ids, mask, max_new_tokens=5, return_dict=True)
+        for i, row in enumerate(rows):
+            single = model.generate(torch.tensor([row]), max_new_tokens=5)[0, len(row) :].tolist()
+            assert until_eos(out.sequences[i, ids.shape[1] :].tolist()) == until_eos(single)
+            assert until_eos(single) == uncached_greedy(model, row, 5)
+    assert out.num_thoughts.tolist() == [3, 0, 2]
 
 
 def test_rows_pad_with_eos_after_finishing():

@@ -6,8 +6,9 @@ or any folder `transformers` can read (weights + tokenizer, e.g. `save_pretraine
 the method is taken to be Coconut and the special tokens must already be in its tokenizer.
 
 Forced prompts (docs/method.md §7, "forced switching"): the question (+ "\\n", as in training), then
-`<bot> <latent>*k <eot>`; k = 0 gives `<bot><eot>`. Without thought markers (CoT, No-CoT, iCoT
-models) the prompt is the question alone; pause models get k `<|pause|>` tokens and no markers.
+`<bot> <latent>*k <eot>`; k = 0 gives `<bot><eot>`. A Coconut run trained without thought markers
+(`curriculum.thought_markers: false`) gets `<latent>*k` alone. CoT, No-CoT and iCoT models are
+prompted with the question alone; pause models get k `<|pause|>` tokens and no markers.
 
     >>> am = load_analysis_model("runs/prosqa/best")
     >>> prompt = am.forced_prompt(question_ids, k=2)
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from coconut_lm.data.methods import Method, max_prompt_thoughts
+from coconut_lm.data.methods import CurriculumConfig, Method
 from coconut_lm.data.schema import load_examples
 from coconut_lm.data.tokenization import add_special_tokens, tokenize_examples
 from coconut_lm.errors import InputError
@@ -48,22 +49,23 @@ class AnalysisModel:
     """Training method (Coconut when the folder has no run configuration)."""
     max_thoughts: int
     """Thoughts of the method's final-stage prompt (k runs 0..max_thoughts by default)."""
+    slot_id: int | None
+    """The token at each thought slot: `<|latent|>` (Coconut), `<|pause|>`, or None when prompts
+    are the question alone (cot, no_cot, icot, ...)."""
     markers: bool
-    """Whether prompts carry `<bot>`/`<eot>` (False for cot, no_cot, icot, pause, ...)."""
+    """Whether `<bot>`/`<eot>` surround the slots."""
 
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
     @property
-    def slot_id(self) -> int | None:
-        """The token written at each thought slot, or None when the method has no slots."""
-        if self.method.uses_pause:
-            return self.method.slot_token(self.ids)
-        return self.ids.latent if self.markers else None  # markers may be forced on or off
+    def has_thoughts(self) -> bool:
+        """Whether the slots are continuous thoughts."""
+        return self.slot_id is not None and self.slot_id == self.ids.latent
 
     def forced_prompt(self, question: list[int], k: int) -> list[int]:
-        """question, then `<bot>` + k slots + `<eot>` (markers), k slots (pause), or nothing."""
+        """question, then k slots, between `<bot>` and `<eot>` when the model was trained with them."""
         slots = [self.slot_id] * k if self.slot_id is not None else []
         if not self.markers:
             return list(question) + slots
@@ -82,8 +84,9 @@ def _load_plain_folder(folder: Path):
     return CoconutModel(base, ids.latent, ids.start_latent, ids.end_latent, ids.eos), tokenizer, ids
 
 
-def load_analysis_model(path: str | Path, device: str | None = None, markers: bool | None = None) -> AnalysisModel:
-    """Load a checkpoint (or run) folder for analysis; `markers` overrides the method's default.
+def load_analysis_model(path: str | Path, device: str | None = None, question_only: bool = False) -> AnalysisModel:
+    """Load a checkpoint (or run) folder for analysis; `question_only` prompts with the question
+    alone whatever the method (a CoT model in a plain `transformers` folder).
 
     The model is put on `device` (default: CPU, the analyses are meant to run anywhere).
     """
@@ -95,18 +98,19 @@ def load_analysis_model(path: str | Path, device: str | None = None, markers: bo
     if is_run:
         cfg, bundle, _ = load_for_inference(str(folder), device or "cpu")
         model, tokenizer, ids, method = bundle.model, bundle.tokenizer, bundle.ids, cfg.method
-        max_thoughts = max_prompt_thoughts(method, cfg.curriculum)
+        curriculum = cfg.curriculum
     else:
         if not (folder / "config.json").is_file():
             raise InputError(f"{folder}: neither a checkpoint/run folder nor a transformers model folder")
         model, tokenizer, ids = _load_plain_folder(folder)
         model.to(torch.device(device or "cpu"))
-        method, max_thoughts = Method.COCONUT, DEFAULT_MAX_THOUGHTS
+        method, curriculum = Method.COCONUT, CurriculumConfig(max_latent_stage=DEFAULT_MAX_THOUGHTS, c_thought=1)
     model.eval()
-    use_markers = method.has_markers if markers is None else markers
-    if not use_markers and not method.uses_pause:
-        max_thoughts = 0
-    return AnalysisModel(model, tokenizer, ids, method, max_thoughts, use_markers)
+    layout = method.prompt_layout(curriculum.max_latent_stage, method.final_stage(curriculum), curriculum)
+    if question_only and not method.uses_pause:
+        return AnalysisModel(model, tokenizer, ids, method, 0, slot_id=None, markers=False)
+    slot_id = method.slot_token(ids) if layout.n_slots else None
+    return AnalysisModel(model, tokenizer, ids, method, layout.n_slots, slot_id, layout.markers)
 
 
 def load_records(path: str | Path, num: int | None = None) -> list[dict]:

@@ -157,7 +157,7 @@ def _forward(am: AnalysisModel, prompts: list[list[int]]):
 @torch.no_grad()
 def analyze_frontier(am: AnalysisModel, records: list[dict], batch_size: int = 32) -> FrontierReport:
     """See the module docstring."""
-    if not am.markers or not am.method.uses_thoughts:
+    if not am.has_thoughts:
         raise InputError(f"method {am.method.value!r} has no continuous thoughts")
     k_max = am.max_thoughts
     head = am.model.base_model.get_output_embeddings()

@@ -108,7 +108,7 @@ def analyze_thoughts(
     am: AnalysisModel, records: list[dict], num_thoughts: int | None = None, top_k: int = 5, batch_size: int = 16
 ) -> ThoughtsReport:
     """Decode every continuous thought of every question (see the module docstring)."""
-    if not am.markers or not am.method.uses_thoughts:
+    if not am.has_thoughts:
         raise InputError(f"method {am.method.value!r} has no continuous thoughts to decode")
     k = am.max_thoughts if num_thoughts is None else num_thoughts
     if k < 1:

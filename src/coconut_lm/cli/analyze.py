@@ -23,10 +23,10 @@ def _common(parser: argparse.ArgumentParser, batch_size: int) -> None:
     parser.add_argument("--device", help="cpu (default), cuda, ...")
 
 
-def _load(args: argparse.Namespace, markers: bool | None = None):
+def _load(args: argparse.Namespace, question_only: bool = False):
     from coconut_lm.analysis.checkpoint_io import load_analysis_model, load_records
 
-    am = load_analysis_model(args.checkpoint, args.device, markers=markers)
+    am = load_analysis_model(args.checkpoint, args.device, question_only=question_only)
     return am, load_records(args.data, args.num)
 
 
@@ -48,7 +48,7 @@ def run_thoughts(args: argparse.Namespace) -> int:
 def run_paths(args: argparse.Namespace) -> int:
     from coconut_lm.analysis.paths import analyze_paths, format_paths_table, write_paths_report
 
-    am, records = _load(args, markers=False if args.no_thought_markers else None)
+    am, records = _load(args, question_only=args.no_thought_markers)
     ks = None if args.max_thoughts is None else list(range(args.max_thoughts + 1))
     report = analyze_paths(am, records, ks, args.max_new_tokens, args.batch_size)
     print(format_paths_table(report))

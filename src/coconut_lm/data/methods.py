@@ -44,13 +44,20 @@ class CurriculumConfig:
     icot_tokens_per_epoch: Int = doc(8, "iCoT: CoT tokens removed from the front per epoch.")
     icot_smoothing: Int = doc(0, "iCoT: remove up to this many extra tokens at random.")
     epochs_per_stage: Int = doc(5, "Epochs per stage; stage = epoch // epochs_per_stage.")
+    thought_markers: Bool = doc(
+        True,
+        "Write <bot>/<eot> around the thought slots. false: the thoughts follow the question directly, "
+        "so the first thought is the question's last hidden state and the step after the last thought "
+        "is predicted at that thought (docs/method.md §2).",
+    )
 
     def __post_init__(self) -> None:
         minimums = {"c_thought": 0, "max_latent_stage": 0, "icot_tokens_per_epoch": 1, "icot_smoothing": 0}
         for name, low in {**minimums, "epochs_per_stage": 1}.items():
             value = getattr(self, name)
             check(_is_int(value) and value >= low, f"curriculum.{name}", f"must be an integer >= {low}, got {value!r}")
-        check(isinstance(self.pad_latent_to_max, bool), "curriculum.pad_latent_to_max", "must be true or false")
+        for name in ("pad_latent_to_max", "thought_markers"):
+            check(isinstance(getattr(self, name), bool), f"curriculum.{name}", "must be true or false")
         p = self.uniform_prob
         check(
             isinstance(p, (int, float)) and not isinstance(p, bool) and 0.0 <= p <= 1.0,
@@ -116,7 +123,8 @@ class Method(str, Enum):
 
     @property
     def has_markers(self) -> bool:
-        """Whether prompts and sequences carry `<bot>`/`<eot>` around the thought slots."""
+        """Whether prompts and sequences carry `<bot>`/`<eot>` around the thought slots (unless
+        `curriculum.thought_markers` is false)."""
         return self in (Method.COCONUT, Method.COCONUT_NO_CURRICULUM, Method.PAUSE_AS_THOUGHT)
 
     @property
@@ -198,7 +206,7 @@ class Method(str, Enum):
             n_skip, n_slots = min(stage, n_steps), stage * c
         if self is Method.COCONUT_NO_THOUGHT:
             return Layout(n_skip, 0, markers=False)
-        return Layout(n_skip, n_slots, markers=True)
+        return Layout(n_skip, n_slots, markers=curriculum.thought_markers)
 
     def prompt_layout(self, n_steps: int, stage: int, curriculum: CurriculumConfig) -> Layout:
         """The evaluation prompt's layout: the question, then the slots (official
@@ -210,12 +218,7 @@ class Method(str, Enum):
         elif not self.has_markers:
             return Layout(n_steps, 0, markers=False)
         n_slots = min(_thought_cap(n_steps, curriculum), stage) * curriculum.c_thought
-        return Layout(n_steps, n_slots, markers=self.has_markers)
-
-
-def max_prompt_thoughts(method: Method, curriculum: CurriculumConfig) -> int:
-    """The most thought slots a final-stage prompt of `method` holds (an example with many steps)."""
-    return method.prompt_layout(curriculum.max_latent_stage, method.final_stage(curriculum), curriculum).n_slots
+        return Layout(n_steps, n_slots, markers=self.has_markers and curriculum.thought_markers)
 
 
 def _thought_cap(n_steps: int, curriculum: CurriculumConfig) -> int:

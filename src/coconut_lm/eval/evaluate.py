@@ -319,7 +319,7 @@ def evaluate_checkpoint(
         raise InputError(f"--max-new-tokens: must be >= 0, got {max_new_tokens}")
     adaptive = None
     if thoughts == "adaptive":
-        adaptive = load_adaptive(ckpt.resolve_checkpoint(path), cfg.method)
+        adaptive = load_adaptive(ckpt.resolve_checkpoint(path), cfg.method, cfg.curriculum)
     elif thoughts != "fixed":
         raise InputError(f"--thoughts: expected fixed or adaptive, got {thoughts!r}")
     if adaptive is None:
@@ -342,10 +342,12 @@ def evaluate_checkpoint(
     )
 
 
-def load_adaptive(folder, method) -> AdaptiveThoughts:
+def load_adaptive(folder, method, curriculum) -> AdaptiveThoughts:
     """The stop head saved in a checkpoint folder, for adaptive evaluation."""
     if not method.uses_thoughts:
         raise InputError(f"--thoughts adaptive: method {method.value} has no continuous thoughts")
+    if not curriculum.thought_markers:
+        raise InputError("--thoughts adaptive: needs a model trained with thought markers (<eot> ends the thoughts)")
     if not (folder / STOP_HEAD_FILE).is_file():
         raise InputError(
             f"{folder}: no stop head ({STOP_HEAD_FILE}); train one: coconut-lm stop-head {folder} --data ..."

@@ -103,6 +103,8 @@ def train_stop_head(
     cfg, bundle, _ = load_for_inference(str(folder), device or "cpu")
     if not cfg.method.uses_thoughts:
         raise InputError(f"{folder}: method {cfg.method.value} has no continuous thoughts to stop")
+    if not cfg.curriculum.thought_markers:
+        raise InputError(f"{folder}: adaptive thoughts need a model trained with thought markers (<eot> ends them)")
     max_thoughts = cfg.curriculum.max_latent_stage * cfg.curriculum.c_thought
     if max_thoughts < 1:
         raise InputError(f"{folder}: the run gives no thoughts (max_latent_stage * c_thought = 0)")

@@ -1,0 +1,30 @@
+"""A Coconut run without `<bot>`/`<eot>` (`curriculum.thought_markers: false`): it trains,
+evaluates and is analysed with prompts that end in the thoughts."""
+
+from __future__ import annotations
+
+import pytest
+
+from coconut_lm.analysis.checkpoint_io import load_analysis_model
+from coconut_lm.errors import InputError
+from coconut_lm.eval.evaluate import evaluate_checkpoint
+from coconut_lm.run.checkpoint import latest_checkpoint
+from coconut_lm.run.config import config_from_dict
+from coconut_lm.train.stop_head import train_stop_head
+from coconut_lm.train.trainer import train
+
+
+def test_train_eval_and_analyse_without_markers(make_config, toy_assets):
+    cfg = config_from_dict(make_config(curriculum={"thought_markers": False}))
+    train(cfg, device="cpu")
+    final = latest_checkpoint(cfg.run_dir)
+    result = evaluate_checkpoint(str(final), str(toy_assets["val"]), device="cpu")
+    assert result.num_questions == 6 and 0.0 <= result.accuracy <= 1.0
+
+    am = load_analysis_model(final)
+    assert am.has_thoughts and not am.markers and am.max_thoughts == 1
+    prompt = am.forced_prompt([5, 6], k=1)
+    assert prompt == [5, 6, am.ids.latent]
+
+    with pytest.raises(InputError, match="thought markers"):
+        train_stop_head(str(final), str(toy_assets["train"]), str(toy_assets["val"]), device="cpu")
