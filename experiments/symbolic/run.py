@@ -64,6 +64,7 @@ class Setting:
     data_seed: int = 0  # seed of the generated graphs
     newlines: bool = True  # False: "\\n" is not a token (steps follow each other, as in the reference format)
     tie_embeddings: bool = False  # True: the LM head is the input embedding (a thought then reads like a token)
+    rescale_thoughts: bool = False  # True: thoughts fed back at the input embeddings' mean norm (thoughts.rescale)
     thought_markers: bool = True  # False: no <bot>/<eot>; thought 1 is the root's hidden state (as the reference)
     cot_warm_epochs: int = 0  # >0: stage 0 is a CoT run of this many epochs that Coconut starts from (time included)
 
@@ -160,6 +161,40 @@ SETTINGS = {
         reset_optimizer="never", eval_every=1, cot_warm_epochs=1, newlines=False, uniform_prob=0.1,
         tie_embeddings=True,
     ),
+    # h9, h10: h7 with a 3-epoch CoT warm-up (tied embeddings learned no edge lookup in h7's one epoch), lr 5e-4 / 1e-3
+    "h9": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=0,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=3, newlines=False, uniform_prob=0.1,
+        thought_markers=False, tie_embeddings=True,
+    ),
+    "h10": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=0,
+        batch_size=16, n_embd=64, model_type="llama", lr=1e-3, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=3, newlines=False, uniform_prob=0.1,
+        thought_markers=False, tie_embeddings=True,
+    ),
+    # h11: no CoT warm-up; every example at a random stage from the first step (uniform_prob 1), untied,
+    # no markers: the edge lookup forms while thoughts are already among its inputs
+    "h11": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=0,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, newlines=False, uniform_prob=1.0, thought_markers=False,
+    ),
+    # h12: h9 with thoughts rescaled to the embeddings' norm (the final-norm output is ~40x larger)
+    "h12": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=0,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=3, newlines=False, uniform_prob=0.1,
+        thought_markers=False, tie_embeddings=True, rescale_thoughts=True,
+    ),
+    # h13: h6 (untied, one CoT epoch) with rescaled thoughts
+    "h13": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=0,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=1, newlines=False, uniform_prob=0.1,
+        thought_markers=False, rescale_thoughts=True,
+    ),
     "medium": Setting(min_nodes=13, max_nodes=16, min_path=2, max_path=4),
     "paper": Setting(min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=10000),
 }
@@ -232,6 +267,7 @@ def run_config(name: str, setting: Setting, data: dict[str, Path], method: str, 
             "uniform_prob": setting.uniform_prob,
             "thought_markers": setting.thought_markers,
         },
+        "thoughts": {"rescale": setting.rescale_thoughts},
         "training": {
             "num_epochs": setting.epochs,
             "batch_size": setting.batch_size,

@@ -83,6 +83,9 @@ def naive_forward(model: CoconutModel, input_ids, attention_mask, detach_thought
             inputs_embeds=embeds, attention_mask=attention_mask, position_ids=position_ids, output_hidden_states=True
         )
         hidden = out.hidden_states[-1][:, col - 1]
+        if model.rescale_thoughts:  # to the mean norm of the embedding rows
+            mean_norm = model.base_model.get_input_embeddings().weight.detach().norm(dim=-1).mean()
+            hidden = hidden * mean_norm / hidden.norm(dim=-1, keepdim=True)
         if detach_thoughts:
             hidden = hidden.detach()
         filled = torch.where(is_latent[:, col, None], hidden, embeds[:, col])

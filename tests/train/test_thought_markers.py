@@ -1,5 +1,6 @@
-"""A Coconut run without `<bot>`/`<eot>` (`curriculum.thought_markers: false`): it trains,
-evaluates and is analysed with prompts that end in the thoughts."""
+"""A Coconut run without `<bot>`/`<eot>` (`curriculum.thought_markers: false`) and with rescaled
+thoughts (`thoughts.rescale`): it trains, evaluates and is analysed with prompts that end in the
+thoughts, and every model loaded from it rescales its thoughts."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from coconut_lm.train.trainer import train
 
 
 def test_train_eval_and_analyse_without_markers(make_config, toy_assets):
-    cfg = config_from_dict(make_config(curriculum={"thought_markers": False}))
+    cfg = config_from_dict(make_config(curriculum={"thought_markers": False}, thoughts={"rescale": True}))
     train(cfg, device="cpu")
     final = latest_checkpoint(cfg.run_dir)
     result = evaluate_checkpoint(str(final), str(toy_assets["val"]), device="cpu")
@@ -23,6 +24,7 @@ def test_train_eval_and_analyse_without_markers(make_config, toy_assets):
 
     am = load_analysis_model(final)
     assert am.has_thoughts and not am.markers and am.max_thoughts == 1
+    assert am.model.rescale_thoughts
     prompt = am.forced_prompt([5, 6], k=1)
     assert prompt == [5, 6, am.ids.latent]
 

@@ -110,6 +110,9 @@ class CoconutModel(nn.Module):
         # `jacobi_iterations` times; see `_jacobi_prefill`).
         self.thought_update = "sequential"
         self.jacobi_iterations = 3
+        # Whether a thought is fed back rescaled to the mean norm of the input embeddings
+        # (`thought_input`); off, as in the paper.
+        self.rescale_thoughts = False
 
     @property
     def config(self):
@@ -118,6 +121,22 @@ class CoconutModel(nn.Module):
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         """(B, T) ids -> (B, T, H) input embeddings of the base model."""
         return self.base_model.get_input_embeddings()(input_ids)
+
+    def thought_input(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(..., H) last hidden states -> the input embeddings fed at the next thought columns.
+
+        The paper feeds the hidden state as it is. With `rescale_thoughts` each is rescaled to
+        the mean norm of the input-embedding rows (a constant of the step: no gradient flows into
+        the embeddings through it), so a thought enters the residual stream at the scale of a
+        token: in small models trained from scratch the final-norm output is tens of times larger
+        than any embedding and drowns what the lower layers add at the thought's position.
+        """
+        if not self.rescale_thoughts:
+            return hidden
+        rows = self.base_model.get_input_embeddings().weight.detach()
+        target = rows.float().norm(dim=-1).mean()
+        scale = target / hidden.float().norm(dim=-1, keepdim=True).clamp_min(1e-6)
+        return hidden * scale.to(hidden.dtype)
 
     def _mask_format(self) -> str | None:
         """The format of the masks we prepare, or None where `transformers` builds its own (other
@@ -203,7 +222,7 @@ class CoconutModel(nn.Module):
         for start, end, x in zip(bounds[:-1], bounds[1:], chunks):  # x: (B, t, H)
             if start > 0:  # `start` is a thought column: feed the previous hidden state back
                 thoughts.append(hidden)
-                first = torch.where(is_latent[:, start, None], hidden.to(x.dtype), x[:, 0])  # (B, H)
+                first = torch.where(is_latent[:, start, None], self.thought_input(hidden).to(x.dtype), x[:, 0])
                 x = torch.cat([first[:, None], x[:, 1:]], dim=1)
             out = self.base_forward(
                 cache,
@@ -233,17 +252,16 @@ class CoconutModel(nn.Module):
         """The thoughts of a call by Jacobi iteration (parallel continuous thoughts, as PCCoT).
 
         The block of thought columns [first, last) is computed `jacobi_iterations` (T) times over
-        the prefix's cache. At every iteration a row's first thought takes the last hidden state
-        of the column before it (exact, as in the sequential update), and each later thought the
-        last hidden state of the column before it from the previous iteration (at the first
-        iteration: its `<|latent|>` embedding). The last iteration runs on into the rest of the
-        sequence and fills `cache`; the others attend to the prefix through a branch of it and
-        leave it as it was. Gradients flow through every iteration. After T iterations a row's
-        first T thoughts equal the sequential ones: T = the most thoughts of a row reproduces the
-        sequential result in as many passes (k + 1). Rows are independent (batched == single):
+        the prefix's cache. At every iteration a row's first thought takes the last hidden state of
+        the column before it (exact, as in the sequential update), and each later thought the last
+        hidden state of the column before it from the previous iteration (at the first iteration:
+        its `<|latent|>` embedding), each through `thought_input`. The last iteration runs on into
+        the rest of the sequence and fills `cache`; the others attend to the prefix through a branch
+        of it and leave it as it was. Gradients flow through every iteration. After T iterations a
+        row's first T thoughts equal the sequential ones: T = the most thoughts of a row reproduces
+        the sequential result in as many passes (k + 1). Rows are independent (batched == single):
         when some row's thoughts start after the block's first column (left-padded prompts with
-        different thought counts), one more pass computes the states that feed their first
-        thought.
+        different thought counts), one more pass computes the states that feed their first thought.
         """
         if not self._full_attention:
             raise ValueError("jacobi thought updates need a model whose layers all attend to every earlier position")
@@ -284,10 +302,11 @@ class CoconutModel(nn.Module):
         if later_start:  # its entry state first
             entries = block_pass(block_x)
             passes += 1
+        feed = self.thought_input
         for _ in range(self.jacobi_iterations - 1):
-            previous = block_pass(torch.where(starts, entries, torch.where(slots, previous, block_x)))
+            previous = block_pass(torch.where(starts, feed(entries), torch.where(slots, feed(previous), block_x)))
             passes += 1
-        x = torch.where(starts, entries, torch.where(slots, previous, block_x))
+        x = torch.where(starts, feed(entries), torch.where(slots, feed(previous), block_x))
         out = self.base_forward(
             cache,
             last_logits_only=last_logits_only,
@@ -407,7 +426,7 @@ class CoconutModel(nn.Module):
             thoughts.append(hidden)
             thought_mask.append(thinking)
             embedded = self.embed(token)  # (B, H)
-            x = torch.where(thinking[:, None], hidden.to(embedded.dtype), embedded)
+            x = torch.where(thinking[:, None], self.thought_input(hidden).to(embedded.dtype), embedded)
             out = self.base_forward(
                 cache,
                 last_logits_only=True,

@@ -160,6 +160,7 @@ def build_model(cfg: RunConfig, checkpoint: str | Path | None = None) -> ModelBu
             init_new_token_embeddings(base, tokenizer, new, init_token=mc.init_token, quiet=from_scratch)
     model = CoconutModel(base, ids.latent, ids.start_latent, ids.end_latent, ids.eos)
     model.thought_update, model.jacobi_iterations = cfg.thoughts.update, cfg.thoughts.iterations
+    model.rescale_thoughts = cfg.thoughts.rescale
     if official_wrapped is not None:
         model.load_official_state_dict(official_wrapped)
     return ModelBundle(model, tokenizer, ids)

@@ -138,6 +138,11 @@ class ThoughtsConfig:
         "`iterations` times (exact when iterations >= the most thoughts of a sequence).",
     )
     iterations: Int = doc(3, "Jacobi iterations over the block of thoughts (with update: jacobi).")
+    rescale: Bool = doc(
+        False,
+        "Feed each thought back rescaled to the mean norm of the input embeddings (not in the paper; "
+        "small models trained from scratch need it, docs/method.md §10).",
+    )
 
     def __post_init__(self) -> None:
         check(self.iterations >= 1, "thoughts.iterations", "must be >= 1")
