@@ -12,7 +12,7 @@ from coconut_lm.cli import main
 def test_demo_runs_end_to_end(tmp_path, capsys):
     torch.set_num_threads(1)
     out = tmp_path / "demo"
-    args = ["demo", "--out", str(out), "--num-train", "48", "--num-valid", "8", "--num-test", "8"]
+    args = ["demo-text", "--out", str(out), "--num-train", "48", "--num-valid", "8", "--num-test", "8"]
     args += ["--n-layer", "1", "--n-embd", "32", "--n-head", "2", "--vocab-size", "300"]
     args += ["--max-latent-stage", "1", "--epochs-per-stage", "1", "--batch-size", "16", "--max-nodes", "7"]
     assert main(args) == 0

@@ -180,14 +180,24 @@ def plot_frontier(per_thought: list[dict], attention: list[list[dict]], mass_pat
 
 def plot_validation_curve(curve: list[dict], path: str | Path, title: str) -> Path:
     """Validation accuracy by epoch (`curve`: rows of epoch, stage, accuracy), stage boundaries dashed."""
+    return plot_validation_curves({"": curve}, path, title)
+
+
+def plot_validation_curves(curves: dict[str, list[dict]], path: str | Path, title: str) -> Path:
+    """Validation accuracy by epoch of one or more runs (name -> rows of epoch, stage, accuracy);
+    the stage boundaries of the last run with more than one stage dashed."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot([r["epoch"] for r in curve], [r["accuracy"] for r in curve], marker="o")
-    for prev, row in zip(curve, curve[1:]):
+    for name, curve in curves.items():
+        ax.plot([r["epoch"] for r in curve], [r["accuracy"] for r in curve], marker="o", label=name or None)
+    staged = [c for c in curves.values() if len({r["stage"] for r in c}) > 1]
+    for prev, row in zip(staged[-1], staged[-1][1:]) if staged else ():
         if row["stage"] != prev["stage"]:
             ax.axvline(prev["epoch"] + 0.5, color="gray", linestyle="--", linewidth=0.8)
             ax.text(prev["epoch"] + 0.55, 0.02, f"stage {row['stage']}", fontsize=8, color="gray")
     ax.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1), title=title)
+    if any(curves):
+        ax.legend(fontsize=8)
     return _save(fig, path)
 
 

@@ -1,4 +1,4 @@
-"""`coconut-lm demo`: the first run a new user sees, from nothing but Python packages, on CPU.
+"""`coconut-lm demo-text`: the Coconut curriculum on ProsQA in the paper's text format, on CPU.
 
 It generates a small ProsQA-style data set with the built-in generator (docs/method.md §6; graphs
 small enough for a CPU to learn), trains a byte-level BPE tokenizer on it, builds a small GPT-2
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 class DemoConfig:
     """The demo's knobs (`coconut-lm demo --help`)."""
 
-    out: str = doc("runs/demo", "Run folder: data, tokenizer, config, metrics, checkpoints, plot.")
+    out: str = doc("runs/demo_text", "Run folder: data, tokenizer, config, metrics, checkpoints, plot.")
     seed: Int = doc(0, "Seed of the data, the model and the training order.")
     num_train: Int = doc(4000, "Generated training questions.")
     num_valid: Int = doc(100, "Validation questions (accuracy every epoch).")

@@ -1,0 +1,249 @@
+"""`coconut-lm demo`: Coconut against chain of thought on graph reasoning, trained from scratch on CPU.
+
+The task is ProsQA's (docs/method.md §6) written symbolically, one token per node
+(`coconut-lm data symbolic`): given the edges of a small directed graph, a root and two candidate
+nodes, say which candidate the root reaches. The built-in generator makes fresh graphs of 7-9
+nodes whose answer is 3 steps deep; a greedy walk that picks the wrong child at the root cannot
+recover, so the task rewards keeping several branches open.
+
+1. Chain of thought (stage 0): a 2-layer Llama-style model (tied embeddings) learns to write the
+   path root -> target node by node, for `cot_epochs` epochs on all cores.
+2. Then two runs side by side, one core each, for the same number of epochs:
+   - Coconut: the curriculum from that CoT model, one more step replaced by a continuous thought
+     per stage, then `final_epochs` with every step a thought. Thoughts follow the question
+     without `<bot>`/`<eot>` and are fed back at the embeddings' scale
+     (`curriculum.thought_markers: false`, `thoughts.rescale: true`; docs/method.md §2, §10).
+   - The CoT baseline: the same CoT run, continued.
+3. Both final models answer every question of the held-out test split; the report gives their
+   accuracy, and the latent breadth-first search of Coconut's thoughts over the whole split
+   (`coconut-lm analyze frontier`: how much of each thought's next-node distribution lies on the
+   nodes k steps from the root).
+
+Everything lands in one folder (`--out`); running the demo again reuses finished runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from coconut_lm.analysis.checkpoint_io import load_analysis_model
+from coconut_lm.analysis.frontier import analyze_frontier, format_frontier_summary, write_frontier_report
+from coconut_lm.analysis.plots import plot_validation_curves
+from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
+from coconut_lm.data.datasets.symbolic import build_tokenizer, symbolic_example
+from coconut_lm.eval.evaluate import evaluate_checkpoint
+from coconut_lm.io import write_json
+from coconut_lm.options import Int, doc, settings
+from coconut_lm.run import checkpoint as ckpt
+from coconut_lm.run.config import RunConfig, config_from_dict
+from coconut_lm.train.trainer import train
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "valid", "test")
+
+
+@settings
+class GraphDemoConfig:
+    """The demo's knobs (`coconut-lm demo --help`)."""
+
+    out: str = doc("runs/demo", "Folder of the demo: data, tokenizer, both runs, summary, plots.")
+    seed: Int = doc(0, "Seed of the data, the model and the training order.")
+    num_train: Int = doc(32000, "Generated training questions (fresh graphs; each seen once per epoch).")
+    num_valid: Int = doc(200, "Validation questions (accuracy every epoch).")
+    num_test: Int = doc(500, "Held-out test questions (the final table).")
+    min_nodes: Int = doc(7, "Smallest graph.")
+    max_nodes: Int = doc(9, "Largest graph.")
+    depth: Int = doc(3, "Steps from the root to the right candidate (one thought per step).")
+    n_layer: Int = doc(2, "Transformer layers.")
+    n_embd: Int = doc(64, "Width.")
+    n_head: Int = doc(4, "Attention heads.")
+    cot_epochs: Int = doc(4, "Epochs of chain of thought before the first thought (stage 0).")
+    epochs_per_stage: Int = doc(1, "Epochs of each latent stage.")
+    final_epochs: Int = doc(1, "Epochs at the last stage after the curriculum (every step a thought).")
+    lr: float = doc(5e-4, "AdamW learning rate (linear warm-up over 100 steps, then constant).")
+    batch_size: Int = doc(16, "Training batch size.")
+    threads: Int = doc(2, "CPU threads: all for stage 0; then one per run.")
+
+
+def make_data(cfg: GraphDemoConfig, folder: Path) -> dict[str, Path]:
+    """Symbolic train/valid/test splits (no graph in two splits) and their tokenizer."""
+    paths = {split: folder / f"{split}.json" for split in SPLITS}
+    tokenizer = folder / "tokenizer"
+    if not all(p.is_file() for p in paths.values()):
+        graphs = ProsQAConfig(min_nodes=cfg.min_nodes, max_nodes=cfg.max_nodes, min_path=cfg.depth, max_path=cfg.depth)
+        splits = generate_splits((cfg.num_train, cfg.num_valid, cfg.num_test), cfg.seed, graphs)
+        for (split, path), records in zip(paths.items(), splits, strict=True):
+            rows = [symbolic_example(r, random.Random(f"{cfg.seed}-{split}-{i}")) for i, r in enumerate(records)]
+            write_json(path, rows, indent=None)
+    if not (tokenizer / "tokenizer.json").is_file():
+        build_tokenizer(tokenizer)
+    return {**paths, "tokenizer": tokenizer}
+
+
+def run_config(cfg: GraphDemoConfig, data: dict[str, Path], method: str, num_epochs: int, **extra) -> RunConfig:
+    """The `coconut-lm train` configuration of one of the demo's runs (written as `<method>.yaml`)."""
+    tree = {
+        "method": method,
+        "run_dir": str(Path(cfg.out) / method),
+        "model": {
+            "from_config": {
+                "model_type": "llama",
+                "num_hidden_layers": cfg.n_layer,
+                "hidden_size": cfg.n_embd,
+                "intermediate_size": 4 * cfg.n_embd,
+                "num_attention_heads": cfg.n_head,
+                "num_key_value_heads": cfg.n_head,
+                "max_position_embeddings": 512,
+                "tie_word_embeddings": True,
+            },
+            "tokenizer": str(data["tokenizer"]),
+        },
+        "data": {"train_path": str(data["train"]), "val_path": str(data["valid"])},
+        "curriculum": {
+            "c_thought": 1,
+            "max_latent_stage": cfg.depth,
+            "epochs_per_stage": cfg.epochs_per_stage,
+            "pad_latent_to_max": True,
+            "uniform_prob": 0.1,
+            "thought_markers": False,
+        },
+        "thoughts": {"rescale": True},
+        "training": {
+            "num_epochs": num_epochs,
+            "batch_size": cfg.batch_size,
+            "lr": cfg.lr,
+            "warmup_steps": 100,
+            "max_grad_norm": 1.0,
+            "reset_optimizer": "never",
+            "seed": cfg.seed,
+            "keep_last": 1000,
+            "save_best": False,
+        },
+        "evaluation": {"max_new_tokens": 2 * cfg.depth + 4, "batch_size": 200},
+        "logging": {"progress_bar": False},
+    }
+    for section, values in extra.items():
+        tree[section].update(values)
+    return config_from_dict(tree)
+
+
+def latent_epochs(cfg: GraphDemoConfig) -> int:
+    """Epochs after stage 0: one stage per step, then the final epochs."""
+    return cfg.epochs_per_stage * cfg.depth + cfg.final_epochs
+
+
+def train_side_by_side(cot: RunConfig, coconut: RunConfig, threads: int) -> None:
+    """The CoT baseline in a child process (one thread) while Coconut trains here."""
+    yaml_path = Path(cot.run_dir).parent / "cot.yaml"
+    yaml_path.write_text(cot.to_yaml())
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "coconut_lm", "train", str(yaml_path)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    torch.set_num_threads(max(1, threads - 1))
+    try:
+        train(coconut, device="cpu")
+    finally:
+        _, err = child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"the CoT baseline failed (coconut-lm train {yaml_path}):\n{err[-2000:]}")
+
+
+def epoch_end_checkpoint(run_dir: Path, epochs: int) -> Path:
+    """The checkpoint saved after `epochs` epochs (the CoT run goes on past it as the baseline)."""
+    for folder in ckpt.list_checkpoints(run_dir):
+        state = ckpt.read_trainer_state(folder)
+        if state.epoch == epochs and state.step_in_epoch == 0:
+            return folder
+    raise RuntimeError(f"{run_dir}: no checkpoint at the end of epoch {epochs}")
+
+
+def validation_curve(run_dir: Path, shift: int = 0) -> list[dict]:
+    """(epoch + `shift`, stage, accuracy) of every validation in `metrics.jsonl`."""
+    rows = []
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        m = json.loads(line)
+        if "eval/accuracy" in m:
+            rows.append({"epoch": m["train/epoch"] + shift, "stage": m["eval/stage"], "accuracy": m["eval/accuracy"]})
+    return rows
+
+
+def run_demo(cfg: GraphDemoConfig) -> dict:
+    """Data, the three trainings, evaluation and the frontier analysis; returns the figures and
+    the text report (`report`)."""
+    start = time.time()
+    out = Path(cfg.out)
+    data = make_data(cfg, out / "data")
+    stage0 = run_config(cfg, data, "cot", cfg.cot_epochs)
+    torch.set_num_threads(cfg.threads)
+    logger.info("stage 0 (chain of thought): %d epochs", cfg.cot_epochs)
+    train(stage0, device="cpu")
+    switch = epoch_end_checkpoint(Path(stage0.run_dir), cfg.cot_epochs)
+    cot = run_config(cfg, data, "cot", cfg.cot_epochs + latent_epochs(cfg))
+    coconut = run_config(
+        cfg,
+        data,
+        "coconut",
+        cfg.epochs_per_stage + latent_epochs(cfg),
+        model={"init_from": str(switch)},
+        training={"start_epoch": cfg.epochs_per_stage},
+    )
+    (out / "coconut.yaml").write_text(coconut.to_yaml())
+    logger.info("Coconut (%d epochs) and the CoT baseline side by side", latent_epochs(cfg))
+    train_side_by_side(cot, coconut, cfg.threads)
+
+    finals = {"CoT": ckpt.latest_checkpoint(cot.run_dir), "Coconut": ckpt.latest_checkpoint(coconut.run_dir)}
+    results = {name: evaluate_checkpoint(str(path), str(data["test"]), device="cpu") for name, path in finals.items()}
+    records = json.loads(data["test"].read_text(encoding="utf-8"))
+    frontier = analyze_frontier(load_analysis_model(finals["Coconut"]), records)
+    curves = {  # Coconut's epochs counted from the start of stage 0, as the CoT run's
+        "CoT": validation_curve(Path(cot.run_dir)),
+        "Coconut": validation_curve(Path(coconut.run_dir), shift=cfg.cot_epochs - cfg.epochs_per_stage),
+    }
+    plots = []
+    try:  # frontier.json first, then the plots
+        plots = write_frontier_report(frontier, out / "frontier")[1:]
+        plots.append(plot_validation_curves(curves, out / "val_accuracy.png", "Symbolic graphs: validation accuracy"))
+    except ImportError:
+        logger.warning("matplotlib is not installed: no plots (pip install 'coconut-lm[plot]')")
+    seconds = time.time() - start
+    n = results["Coconut"].num_questions
+    report = [
+        f"\nTest split ({n} questions, graphs of {cfg.min_nodes}-{cfg.max_nodes} nodes, answers {cfg.depth} steps "
+        f"deep, chance 50%), {seconds / 60:.1f} minutes in all:\n",
+        "| model | test accuracy | mean new tokens |",
+        "|---|---|---|",
+        *(f"| {name} | {r.accuracy:.1%} | {r.mean_new_tokens:.1f} |" for name, r in results.items()),
+        "\nLatent breadth-first search: what Coconut's k-th thought predicts as the next node, over "
+        "every test question (frontier = the nodes k steps from the root):\n",
+        format_frontier_summary(frontier),
+        f"\nFolder: {out} (cot/ and coconut/ runs, frontier/, demo_summary.json"
+        + "".join(f", {p.name}" for p in plots[-1:])
+        + ")",
+        f"Next: coconut-lm eval {finals['Coconut']} --data {data['test']}\n"
+        f"      coconut-lm analyze thoughts {finals['Coconut']} --data {data['test']} --out {out / 'thoughts'}",
+    ]
+    summary = {
+        "seconds": seconds,
+        "results": {name: r.metrics("") for name, r in results.items()},
+        "checkpoints": {name: str(path) for name, path in finals.items()},
+        "validation": curves,
+        "frontier": frontier.per_thought,
+    }
+    write_json(out / "demo_summary.json", summary)
+    summary["report"] = "\n".join(report)
+    return summary
