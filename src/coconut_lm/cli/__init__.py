@@ -26,6 +26,7 @@ SUBCOMMANDS = (
     "coconut_lm.cli.train",  # coconut-lm train
     "coconut_lm.cli.eval",  # coconut-lm eval / generate
     "coconut_lm.cli.stop_head",  # coconut-lm stop-head
+    "coconut_lm.cli.export",  # coconut-lm export
 )
 
 

@@ -230,6 +230,28 @@ def verify_checkpoint(folder: str | Path, resume: bool = False) -> None:
             raise CheckpointError(f"{path}: checksum differs from the manifest's (damaged checkpoint)")
 
 
+def export_for_inference(checkpoint: str | Path, out: str | Path) -> Path:
+    """Copy a checkpoint without what only resuming needs (optimizer and RNG states), with a new
+    manifest: a small folder that `coconut-lm eval`, `generate` and `analyze` read."""
+    source, target = resolve_checkpoint(checkpoint), Path(out)
+    verify_checkpoint(source)
+    if target.exists():
+        raise CheckpointError(f"{target}: already exists")
+    temp = temp_dir_for(target)
+    shutil.rmtree(temp, ignore_errors=True)  # left by an export that was killed
+    temp.mkdir(parents=True)
+    for path in source.iterdir():
+        if path.is_file() and path.name != MANIFEST_FILE and not _resume_only(path.name):
+            shutil.copy2(path, temp / path.name)
+    write_manifest(temp)
+    publish(temp, target)
+    return target
+
+
+def _resume_only(name: str) -> bool:
+    return name == OPTIMIZER_FILE or (name.startswith("rng_rank") and name.endswith(".pt"))
+
+
 def list_checkpoints(run_dir: str | Path) -> list[Path]:
     """Rolling checkpoint folders of a run, oldest first (temporary folders excluded; not verified)."""
     folder = Path(run_dir) / CHECKPOINTS
