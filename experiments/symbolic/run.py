@@ -195,6 +195,20 @@ SETTINGS = {
         reset_optimizer="never", eval_every=1, cot_warm_epochs=1, newlines=False, uniform_prob=0.1,
         thought_markers=False, rescale_thoughts=True,
     ),
+    # h14: h12 with 3 more epochs at the last stage (12,000 steps with every step latent)
+    "h14": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=3,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=3, newlines=False, uniform_prob=0.1,
+        thought_markers=False, tie_embeddings=True, rescale_thoughts=True,
+    ),
+    # q2: a demo-sized h14: 32,000 questions (2,000 steps per epoch), 4 CoT epochs, 1 per stage, 1 more at the last
+    "q2": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=32000, epochs_per_stage=1, final_epochs=1,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=4, newlines=False, uniform_prob=0.1,
+        thought_markers=False, tie_embeddings=True, rescale_thoughts=True,
+    ),
     "medium": Setting(min_nodes=13, max_nodes=16, min_path=2, max_path=4),
     "paper": Setting(min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=10000),
 }
@@ -349,6 +363,25 @@ def report(results: dict) -> str:
     return "\n".join(rows) + "\n"
 
 
+def plot(results: dict, settings: list[str], path: Path) -> Path:
+    """Test accuracy (mean ± std over seeds) of each method, one group of bars per setting."""
+    from coconut_lm.analysis.plots import plot_accuracy_bars
+
+    groups = {}
+    for name in settings:
+        s = SETTINGS[name]
+        label = f"{name}: {s.min_nodes}-{s.max_nodes} nodes, depth {s.min_path}-{s.max_path}"
+        by_method: dict[str, list[float]] = {}
+        for key, r in results.items():
+            setting, method, _ = key.split("/")
+            if setting == name:
+                by_method.setdefault(method, []).append(100 * r["accuracy"])
+        groups[label] = {
+            m: (statistics.mean(a), statistics.stdev(a) if len(a) > 1 else 0.0) for m, a in by_method.items()
+        }
+    return plot_accuracy_bars(groups, path, "Symbolic graph reasoning, CPU budgets (test split)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--setting", choices=sorted(SETTINGS), default="small")
@@ -356,6 +389,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     parser.add_argument("--report", action="store_true", help="only write RESULTS.md from results.json")
+    parser.add_argument("--plot", nargs="+", metavar="SETTING", help="also plot these settings (accuracy.png)")
     args = parser.parse_args()
     path = HERE / "results.json"
     results = json.loads(path.read_text()) if path.is_file() else {}
@@ -369,6 +403,8 @@ def main() -> None:
                 run_one(args.setting, method, seed, results)
     (HERE / "RESULTS.md").write_text(report(results))
     print(report(results))
+    if args.plot:
+        print(f"wrote {plot(results, args.plot, HERE / 'accuracy.png')}")
 
 
 if __name__ == "__main__":

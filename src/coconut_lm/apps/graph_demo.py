@@ -143,24 +143,22 @@ def latent_epochs(cfg: GraphDemoConfig) -> int:
 
 
 def train_side_by_side(cot: RunConfig, coconut: RunConfig, threads: int) -> None:
-    """The CoT baseline in a child process (one thread) while Coconut trains here."""
-    yaml_path = Path(cot.run_dir).parent / "cot.yaml"
+    """The CoT baseline in a child process (one thread; its log in `cot.log`) while Coconut trains here."""
+    folder = Path(cot.run_dir).parent
+    yaml_path = folder / "cot.yaml"
     yaml_path.write_text(cot.to_yaml())
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "coconut_lm", "train", str(yaml_path)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    torch.set_num_threads(max(1, threads - 1))
-    try:
-        train(coconut, device="cpu")
-    finally:
-        _, err = child.communicate()
+    with open(folder / "cot.log", "w") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "coconut_lm", "train", str(yaml_path)], env=env, stdout=log, stderr=log
+        )
+        torch.set_num_threads(max(1, threads - 1))
+        try:
+            train(coconut, device="cpu")
+        finally:
+            child.wait()
     if child.returncode != 0:
-        raise RuntimeError(f"the CoT baseline failed (coconut-lm train {yaml_path}):\n{err[-2000:]}")
+        raise RuntimeError(f"the CoT baseline failed (coconut-lm train {yaml_path}; its log: {folder / 'cot.log'})")
 
 
 def epoch_end_checkpoint(run_dir: Path, epochs: int) -> Path:
