@@ -26,7 +26,7 @@ from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
 from coconut_lm.data.datasets.symbolic import build_tokenizer, symbolic_example
 from coconut_lm.eval.evaluate import evaluate_checkpoint
 from coconut_lm.io import write_json
-from coconut_lm.run.checkpoint import latest_checkpoint
+from coconut_lm.run.checkpoint import latest_checkpoint, list_checkpoints, read_trainer_state
 from coconut_lm.run.config import config_from_dict
 from coconut_lm.train.trainer import train
 
@@ -66,6 +66,8 @@ class Setting:
     tie_embeddings: bool = False  # True: the LM head is the input embedding (a thought then reads like a token)
     rescale_thoughts: bool = False  # True: thoughts fed back at the input embeddings' mean norm (thoughts.rescale)
     thought_markers: bool = True  # False: no <bot>/<eot>; thought 1 is the root's hidden state (as the reference)
+    cot_until: float = 0.0  # >0: Coconut starts from the first CoT checkpoint (epoch >= cot_warm_epochs) this valid
+    cot_runs: str = ""  # with cot_until: the setting whose CoT runs (run folders) to start from
     cot_warm_epochs: int = 0  # >0: stage 0 is a CoT run of this many epochs that Coconut starts from (time included)
 
     @property
@@ -209,6 +211,14 @@ SETTINGS = {
         reset_optimizer="never", eval_every=1, cot_warm_epochs=4, newlines=False, uniform_prob=0.1,
         thought_markers=False, tie_embeddings=True, rescale_thoughts=True,
     ),
+    # h15: h14, Coconut starting from the first epoch-end CoT checkpoint of h14's CoT run with 80% valid accuracy
+    # (epoch 3 or later): the tied CoT learns edge following after 6,000 steps for seed 0, ~22,000 for seed 1
+    "h15": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=3,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=3, newlines=False, uniform_prob=0.1,
+        thought_markers=False, tie_embeddings=True, rescale_thoughts=True, cot_until=0.8, cot_runs="h14",
+    ),
     "medium": Setting(min_nodes=13, max_nodes=16, min_path=2, max_path=4),
     "paper": Setting(min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=10000),
 }
@@ -304,6 +314,17 @@ def run_config(name: str, setting: Setting, data: dict[str, Path], method: str, 
     }
 
 
+def first_checkpoint_reaching(run_dir: Path, min_epochs: int, accuracy: float) -> Path | None:
+    """The first checkpoint after `min_epochs` or more epochs whose validation accuracy >= `accuracy`."""
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    valid = {r["step"]: r["eval/accuracy"] for r in rows if "eval/accuracy" in r}
+    for folder in list_checkpoints(run_dir):
+        state = read_trainer_state(folder)
+        if state.epoch >= min_epochs and state.step_in_epoch == 0 and valid.get(state.global_step, 0) >= accuracy:
+            return folder
+    return None
+
+
 def last_valid_accuracy(run_dir: Path) -> float | None:
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     return next((r["eval/accuracy"] for r in reversed(rows) if "eval/accuracy" in r), None)
@@ -317,7 +338,7 @@ def run_one(name: str, method: str, seed: int, results: dict) -> None:
     data = prepare(name, setting)
     tree = run_config(name, setting, data, method, seed)
     start = time.time()
-    if setting.cot_warm_epochs and method == "coconut":
+    if setting.cot_warm_epochs and not setting.cot_until and method == "coconut":
         # stage 0 = a CoT run of cot_warm_epochs epochs; Coconut starts from its last checkpoint at stage 1
         # (the CoT run of the same seed: its folder keeps the checkpoint, and the CoT baseline resumes from it)
         warm = run_config(name, setting, data, "cot", seed)
@@ -326,6 +347,15 @@ def run_one(name: str, method: str, seed: int, results: dict) -> None:
         train(warm_cfg, device="cpu")
         write_json(Path(warm_cfg.run_dir) / "warm_minutes.json", {"minutes": (time.time() - start) / 60})
         tree["model"]["init_from"] = str(latest_checkpoint(warm_cfg.run_dir))
+        tree["training"]["num_epochs"] = setting.epochs_per_stage * (setting.max_path + 1) + setting.final_epochs
+        tree["training"]["start_epoch"] = setting.epochs_per_stage
+    if setting.cot_until and method == "coconut":
+        cot_dir = HERE / "runs" / setting.cot_runs / f"cot_s{seed}"
+        start_from = first_checkpoint_reaching(cot_dir, setting.cot_warm_epochs, setting.cot_until)
+        if start_from is None:
+            print(f"{key}: {cot_dir} has no epoch-end checkpoint with valid accuracy >= {setting.cot_until}")
+            return
+        tree["model"]["init_from"] = str(start_from)
         tree["training"]["num_epochs"] = setting.epochs_per_stage * (setting.max_path + 1) + setting.final_epochs
         tree["training"]["start_epoch"] = setting.epochs_per_stage
     cfg = config_from_dict(tree)

@@ -1,30 +1,48 @@
-"""The graph demo end to end at toy size: data, CoT, Coconut and the CoT baseline side by side,
-the table over the test split and the frontier analysis."""
+"""The graph demo end to end at toy size: data, Coconut and the CoT baseline side by side from a
+stage-0 checkpoint (trained here, or the committed one), the table over the test split and the
+frontier analysis."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from coconut_lm.cli import main
+from tests.paths import REPO
+
+STAGE0 = REPO / "experiments" / "symbolic" / "checkpoints" / "cot_stage0_h14_s0"
+TOY = ["--num-generated", "64", "--num-train", "32", "--num-valid", "8", "--num-test", "8", "--threads", "1"]
 
 
-def test_graph_demo_runs_end_to_end(tmp_path, capsys):
+def test_graph_demo_from_scratch(tmp_path, capsys):
     torch.set_num_threads(1)
     out = tmp_path / "demo"
-    args = ["demo", "--out", str(out), "--num-train", "64", "--num-valid", "8", "--num-test", "8"]
+    args = ["demo", "--out", str(out), "--stage0", "", *TOY]
     args += ["--min-nodes", "5", "--max-nodes", "7", "--depth", "2", "--n-embd", "16", "--n-head", "2"]
-    args += ["--cot-epochs", "1", "--final-epochs", "1", "--threads", "1"]
+    args += ["--cot-epochs", "1", "--final-epochs", "1"]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "| CoT |" in printed and "| Coconut |" in printed and "frontier mass" in printed
     summary = json.loads((out / "demo_summary.json").read_text())
     assert [row["stage"] for row in summary["validation"]["Coconut"]] == [1, 2, 3]
-    # 1 epoch of stage 0, then as many as Coconut's; epochs counted from the start of stage 0
-    assert [row["epoch"] for row in summary["validation"]["CoT"]] == [1, 2, 3, 4]
-    assert [row["epoch"] for row in summary["validation"]["Coconut"]] == [2, 3, 4]
+    # epochs after stage 0, the same count for both runs
+    assert [row["epoch"] for row in summary["validation"]["CoT"]] == [1, 2, 3]
+    assert [row["epoch"] for row in summary["validation"]["Coconut"]] == [1, 2, 3]
     assert len(summary["frontier"]) == 2 and summary["frontier"][0]["questions"] == 8
-    for name in ("cot.yaml", "coconut.yaml", "frontier/frontier.json", "val_accuracy.png", "data/test.json"):
+    assert len(json.loads((out / "data" / "stage0.json").read_text())) == 64
+    assert len(json.loads((out / "data" / "train.json").read_text())) == 32
+    for name in ("cot.yaml", "coconut.yaml", "cot.log", "frontier/frontier.json", "val_accuracy.png"):
         assert (out / name).is_file(), name
     assert main(args) == 0  # again: everything reused
+
+
+@pytest.mark.skipif(not STAGE0.is_dir(), reason=f"no committed stage-0 checkpoint at {STAGE0}")
+def test_graph_demo_from_the_committed_stage0(tmp_path, capsys):
+    torch.set_num_threads(1)
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--stage0", str(STAGE0), "--final-epochs", "0", *TOY]) == 0
+    summary = json.loads((out / "demo_summary.json").read_text())
+    assert summary["start"] == str(STAGE0)
+    assert len(summary["frontier"]) == 3 and summary["frontier"][0]["questions"] == 8

@@ -7,13 +7,18 @@ nodes whose answer is 3 steps deep; a greedy walk that picks the wrong child at 
 recover, so the task rewards keeping several branches open.
 
 1. Chain of thought (stage 0): a 2-layer Llama-style model (tied embeddings) learns to write the
-   path root -> target node by node, for `cot_epochs` epochs on all cores.
-2. Then two runs side by side, one core each, for the same number of epochs:
-   - Coconut: the curriculum from that CoT model, one more step replaced by a continuous thought
-     per stage, then `final_epochs` with every step a thought. Thoughts follow the question
-     without `<bot>`/`<eot>` and are fed back at the embeddings' scale
-     (`curriculum.thought_markers: false`, `thoughts.rescale: true`; docs/method.md §2, §10).
-   - The CoT baseline: the same CoT run, continued.
+   path root -> target node by node. This is the slow part, and it varies by seed: the model
+   learns to follow an edge only after a sudden drop of the loss, which came after 6,000 steps
+   for one seed and 22,000 for another. By default the demo starts from the stage-0 checkpoint
+   committed with the project (`experiments/symbolic/checkpoints/cot_stage0_h14_s0`: 12,000
+   steps on this data, 81.5% validation accuracy); `--stage0 ''` trains stage 0 here first
+   (`cot_epochs` epochs, all cores).
+2. Then two runs from it side by side, one core each, for the same number of steps:
+   - Coconut: the curriculum, one more step replaced by a continuous thought per stage, then
+     `final_epochs` with every step a thought. Thoughts follow the question without
+     `<bot>`/`<eot>` and are fed back at the embeddings' scale (`curriculum.thought_markers:
+     false`, `thoughts.rescale: true`; docs/method.md §2, §10).
+   - The CoT baseline: chain of thought, trained on.
 3. Both final models answer every question of the held-out test split; the report gives their
    accuracy, and the latent breadth-first search of Coconut's thoughts over the whole split
    (`coconut-lm analyze frontier`: how much of each thought's next-node distribution lies on the
@@ -57,8 +62,14 @@ class GraphDemoConfig:
     """The demo's knobs (`coconut-lm demo --help`)."""
 
     out: str = doc("runs/demo", "Folder of the demo: data, tokenizer, both runs, summary, plots.")
-    seed: Int = doc(0, "Seed of the data, the model and the training order.")
-    num_train: Int = doc(32000, "Generated training questions (fresh graphs; each seen once per epoch).")
+    seed: Int = doc(0, "Seed of the training order (and of the model, when stage 0 is trained here).")
+    stage0: str = doc(
+        "experiments/symbolic/checkpoints/cot_stage0_h14_s0",
+        "Stage-0 (CoT) checkpoint to start from, trained on this data; '' (or a missing folder): train it here.",
+    )
+    data_seed: Int = doc(0, "Seed of the generated graphs (the committed stage-0 checkpoint was trained on seed 0's).")
+    num_generated: Int = doc(64000, "Generated training questions (stage 0 trains on all of them).")
+    num_train: Int = doc(32000, "Of those, the questions each later epoch sees (2,000 steps at batch 16).")
     num_valid: Int = doc(200, "Validation questions (accuracy every epoch).")
     num_test: Int = doc(500, "Held-out test questions (the final table).")
     min_nodes: Int = doc(7, "Smallest graph.")
@@ -67,7 +78,7 @@ class GraphDemoConfig:
     n_layer: Int = doc(2, "Transformer layers.")
     n_embd: Int = doc(64, "Width.")
     n_head: Int = doc(4, "Attention heads.")
-    cot_epochs: Int = doc(4, "Epochs of chain of thought before the first thought (stage 0).")
+    cot_epochs: Int = doc(3, "Epochs of chain of thought when stage 0 is trained here (over num_generated).")
     epochs_per_stage: Int = doc(1, "Epochs of each latent stage.")
     final_epochs: Int = doc(1, "Epochs at the last stage after the curriculum (every step a thought).")
     lr: float = doc(5e-4, "AdamW learning rate (linear warm-up over 100 steps, then constant).")
@@ -76,25 +87,33 @@ class GraphDemoConfig:
 
 
 def make_data(cfg: GraphDemoConfig, folder: Path) -> dict[str, Path]:
-    """Symbolic train/valid/test splits (no graph in two splits) and their tokenizer."""
-    paths = {split: folder / f"{split}.json" for split in SPLITS}
+    """Symbolic splits (no graph in two splits), as `experiments/symbolic/run.py` writes them,
+    the first `num_train` training questions for the latent stages, and the tokenizer."""
+    paths = {split: folder / f"{split}.json" for split in ("stage0", "train", "valid", "test")}
     tokenizer = folder / "tokenizer"
     if not all(p.is_file() for p in paths.values()):
         graphs = ProsQAConfig(min_nodes=cfg.min_nodes, max_nodes=cfg.max_nodes, min_path=cfg.depth, max_path=cfg.depth)
-        splits = generate_splits((cfg.num_train, cfg.num_valid, cfg.num_test), cfg.seed, graphs)
-        for (split, path), records in zip(paths.items(), splits, strict=True):
-            rows = [symbolic_example(r, random.Random(f"{cfg.seed}-{split}-{i}")) for i, r in enumerate(records)]
-            write_json(path, rows, indent=None)
+        sizes = (cfg.num_generated, cfg.num_valid, cfg.num_test)
+        splits = dict(zip(("train", "valid", "test"), generate_splits(sizes, cfg.data_seed, graphs), strict=True))
+        rows = {
+            split: [symbolic_example(r, random.Random(f"{split}-{i}")) for i, r in enumerate(records)]
+            for split, records in splits.items()
+        }
+        rows["stage0"], rows["train"] = rows["train"], rows["train"][: cfg.num_train]
+        for split, path in paths.items():
+            write_json(path, rows[split], indent=None)
     if not (tokenizer / "tokenizer.json").is_file():
         build_tokenizer(tokenizer)
     return {**paths, "tokenizer": tokenizer}
 
 
-def run_config(cfg: GraphDemoConfig, data: dict[str, Path], method: str, num_epochs: int, **extra) -> RunConfig:
-    """The `coconut-lm train` configuration of one of the demo's runs (written as `<method>.yaml`)."""
+def run_config(
+    cfg: GraphDemoConfig, files: dict[str, Path], name: str, method: str, num_epochs: int, **extra
+) -> RunConfig:
+    """The `coconut-lm train` configuration of one of the demo's runs (folder and `<name>.yaml` in `out`)."""
     tree = {
         "method": method,
-        "run_dir": str(Path(cfg.out) / method),
+        "run_dir": str(Path(cfg.out) / name),
         "model": {
             "from_config": {
                 "model_type": "llama",
@@ -106,9 +125,9 @@ def run_config(cfg: GraphDemoConfig, data: dict[str, Path], method: str, num_epo
                 "max_position_embeddings": 512,
                 "tie_word_embeddings": True,
             },
-            "tokenizer": str(data["tokenizer"]),
+            "tokenizer": str(files["tokenizer"]),
         },
-        "data": {"train_path": str(data["train"]), "val_path": str(data["valid"])},
+        "data": {"train_path": str(files["train"]), "val_path": str(files["valid"])},
         "curriculum": {
             "c_thought": 1,
             "max_latent_stage": cfg.depth,
@@ -142,6 +161,18 @@ def latent_epochs(cfg: GraphDemoConfig) -> int:
     return cfg.epochs_per_stage * cfg.depth + cfg.final_epochs
 
 
+def stage0_checkpoint(cfg: GraphDemoConfig, data: dict[str, Path]) -> Path:
+    """The committed stage-0 checkpoint, or one trained here (all threads)."""
+    if cfg.stage0 and Path(cfg.stage0).is_dir():
+        return Path(cfg.stage0)
+    if cfg.stage0:
+        logger.warning("%s not found: training stage 0 here (%d epochs)", cfg.stage0, cfg.cot_epochs)
+    stage0 = run_config(cfg, data, "stage0", "cot", cfg.cot_epochs, data={"train_path": str(data["stage0"])})
+    torch.set_num_threads(cfg.threads)
+    train(stage0, device="cpu")
+    return ckpt.latest_checkpoint(stage0.run_dir)
+
+
 def train_side_by_side(cot: RunConfig, coconut: RunConfig, threads: int) -> None:
     """The CoT baseline in a child process (one thread; its log in `cot.log`) while Coconut trains here."""
     folder = Path(cot.run_dir).parent
@@ -161,15 +192,6 @@ def train_side_by_side(cot: RunConfig, coconut: RunConfig, threads: int) -> None
         raise RuntimeError(f"the CoT baseline failed (coconut-lm train {yaml_path}; its log: {folder / 'cot.log'})")
 
 
-def epoch_end_checkpoint(run_dir: Path, epochs: int) -> Path:
-    """The checkpoint saved after `epochs` epochs (the CoT run goes on past it as the baseline)."""
-    for folder in ckpt.list_checkpoints(run_dir):
-        state = ckpt.read_trainer_state(folder)
-        if state.epoch == epochs and state.step_in_epoch == 0:
-            return folder
-    raise RuntimeError(f"{run_dir}: no checkpoint at the end of epoch {epochs}")
-
-
 def validation_curve(run_dir: Path, shift: int = 0) -> list[dict]:
     """(epoch + `shift`, stage, accuracy) of every validation in `metrics.jsonl`."""
     rows = []
@@ -186,31 +208,28 @@ def run_demo(cfg: GraphDemoConfig) -> dict:
     start = time.time()
     out = Path(cfg.out)
     data = make_data(cfg, out / "data")
-    stage0 = run_config(cfg, data, "cot", cfg.cot_epochs)
-    torch.set_num_threads(cfg.threads)
-    logger.info("stage 0 (chain of thought): %d epochs", cfg.cot_epochs)
-    train(stage0, device="cpu")
-    switch = epoch_end_checkpoint(Path(stage0.run_dir), cfg.cot_epochs)
-    cot = run_config(cfg, data, "cot", cfg.cot_epochs + latent_epochs(cfg))
+    start_from = str(stage0_checkpoint(cfg, data))
+    cot = run_config(cfg, data, "cot", "cot", latent_epochs(cfg), model={"init_from": start_from})
     coconut = run_config(
         cfg,
         data,
         "coconut",
+        "coconut",
         cfg.epochs_per_stage + latent_epochs(cfg),
-        model={"init_from": str(switch)},
+        model={"init_from": start_from},
         training={"start_epoch": cfg.epochs_per_stage},
     )
     (out / "coconut.yaml").write_text(coconut.to_yaml())
-    logger.info("Coconut (%d epochs) and the CoT baseline side by side", latent_epochs(cfg))
+    logger.info("from %s: Coconut and the CoT baseline side by side, %d epochs each", start_from, latent_epochs(cfg))
     train_side_by_side(cot, coconut, cfg.threads)
 
     finals = {"CoT": ckpt.latest_checkpoint(cot.run_dir), "Coconut": ckpt.latest_checkpoint(coconut.run_dir)}
     results = {name: evaluate_checkpoint(str(path), str(data["test"]), device="cpu") for name, path in finals.items()}
     records = json.loads(data["test"].read_text(encoding="utf-8"))
     frontier = analyze_frontier(load_analysis_model(finals["Coconut"]), records)
-    curves = {  # Coconut's epochs counted from the start of stage 0, as the CoT run's
+    curves = {  # epochs after stage 0
         "CoT": validation_curve(Path(cot.run_dir)),
-        "Coconut": validation_curve(Path(coconut.run_dir), shift=cfg.cot_epochs - cfg.epochs_per_stage),
+        "Coconut": validation_curve(Path(coconut.run_dir), shift=-cfg.epochs_per_stage),
     }
     plots = []
     try:  # frontier.json first, then the plots
@@ -237,6 +256,7 @@ def run_demo(cfg: GraphDemoConfig) -> dict:
     ]
     summary = {
         "seconds": seconds,
+        "start": start_from,
         "results": {name: r.metrics("") for name, r in results.items()},
         "checkpoints": {name: str(path) for name, path in finals.items()},
         "validation": curves,

@@ -112,6 +112,7 @@ def test_tokenizer_feeds_the_pipeline(tmp_path, newline_tokens):
     else:
         assert tokenizer.decode(ids) == " ".join(text.split())  # the steps follow each other
     assert extract_answer(tokenizer.decode(ids)) == record["answer"]
+    assert tokenizer.decode([]) == "" and tokenizer.decode(ids[:1]) == record["question"].split()[0]
     ids_special = add_special_tokens(tokenizer)
     (example,) = tokenize_examples([record], tokenizer)  # checks pieces == whole text
     assert example.answer[-1] == ids_special.eos

@@ -152,5 +152,6 @@ def build_tokenizer(out_dir: str | Path, num_symbols: int = DEFAULT_SYMBOLS, new
     steps = [decoders.Replace(Regex(r"\z"), " "), decoders.Fuse()]
     if newline_tokens:
         steps.append(decoders.Replace(Regex(r" ?\n ?"), NEWLINE))
-    tokenizer.decoder = decoders.Sequence([*steps, decoders.Strip(" ", 0, 1)])
+    # the trailing space goes by a regex: `decoders.Strip` panics on an empty output
+    tokenizer.decoder = decoders.Sequence([*steps, decoders.Replace(Regex(r" \z"), "")])
     return save_tokenizer(tokenizer, out_dir)
