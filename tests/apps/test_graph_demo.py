@@ -46,3 +46,9 @@ def test_graph_demo_from_the_committed_stage0(tmp_path, capsys):
     summary = json.loads((out / "demo_summary.json").read_text())
     assert summary["start"] == str(STAGE0)
     assert len(summary["frontier"]) == 3 and summary["frontier"][0]["questions"] == 8
+
+
+def test_the_committed_stage0_needs_its_graphs_and_model(tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--out", str(tmp_path / "demo"), "--depth", "2", *TOY])
+    assert exc.value.code == 2

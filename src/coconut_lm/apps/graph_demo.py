@@ -45,6 +45,7 @@ from coconut_lm.analysis.frontier import analyze_frontier, format_frontier_summa
 from coconut_lm.analysis.plots import plot_validation_curves
 from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
 from coconut_lm.data.datasets.symbolic import build_tokenizer, symbolic_example
+from coconut_lm.errors import ConfigError
 from coconut_lm.eval.evaluate import evaluate_checkpoint
 from coconut_lm.io import write_json
 from coconut_lm.options import Int, doc, settings
@@ -161,6 +162,21 @@ def latent_epochs(cfg: GraphDemoConfig) -> int:
     return cfg.epochs_per_stage * cfg.depth + cfg.final_epochs
 
 
+STAGE0_SHAPE = ("min_nodes", "max_nodes", "depth", "n_layer", "n_embd", "n_head")
+"""The settings the committed stage-0 checkpoint was trained with (their defaults)."""
+
+
+def check_stage0(cfg: GraphDemoConfig) -> None:
+    """The committed stage-0 checkpoint fits only the graphs and model it was trained with."""
+    if cfg.stage0 and cfg.stage0 == GraphDemoConfig().stage0:
+        changed = [f"--{n.replace('_', '-')}" for n in STAGE0_SHAPE if getattr(cfg, n) != getattr(GraphDemoConfig(), n)]
+        if changed:
+            raise ConfigError(
+                f"{', '.join(changed)}: the committed stage-0 checkpoint was trained with the defaults; "
+                "add --stage0 '' to train stage 0 for these settings"
+            )
+
+
 def stage0_checkpoint(cfg: GraphDemoConfig, data: dict[str, Path]) -> Path:
     """The committed stage-0 checkpoint, or one trained here (all threads)."""
     if cfg.stage0 and Path(cfg.stage0).is_dir():
@@ -203,8 +219,9 @@ def validation_curve(run_dir: Path, shift: int = 0) -> list[dict]:
 
 
 def run_demo(cfg: GraphDemoConfig) -> dict:
-    """Data, the three trainings, evaluation and the frontier analysis; returns the figures and
-    the text report (`report`)."""
+    """Data, the trainings, evaluation and the frontier analysis; returns the figures and the
+    text report (`report`)."""
+    check_stage0(cfg)
     start = time.time()
     out = Path(cfg.out)
     data = make_data(cfg, out / "data")
