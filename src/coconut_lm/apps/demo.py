@@ -127,13 +127,13 @@ def stage_checkpoints(run_dir: Path) -> tuple[Path, Path]:
     return stage0[-1], folders[-1]
 
 
-def validation_curve(run_dir: Path) -> list[dict]:
-    """(epoch, stage, accuracy) of every validation in `metrics.jsonl`."""
+def validation_curve(run_dir: Path, shift: int = 0) -> list[dict]:
+    """(epoch + `shift`, stage, accuracy) of every validation in `metrics.jsonl`."""
     rows = []
     for line in (run_dir / "metrics.jsonl").read_text().splitlines():
         m = json.loads(line)
         if "eval/accuracy" in m:
-            rows.append({"epoch": m["train/epoch"], "stage": m["eval/stage"], "accuracy": m["eval/accuracy"]})
+            rows.append({"epoch": m["train/epoch"] + shift, "stage": m["eval/stage"], "accuracy": m["eval/accuracy"]})
     return rows
 
 

@@ -43,6 +43,7 @@ import torch
 from coconut_lm.analysis.checkpoint_io import load_analysis_model
 from coconut_lm.analysis.frontier import analyze_frontier, format_frontier_summary, write_frontier_report
 from coconut_lm.analysis.plots import plot_validation_curves
+from coconut_lm.apps.demo import validation_curve
 from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
 from coconut_lm.data.datasets.symbolic import build_tokenizer, symbolic_example
 from coconut_lm.errors import ConfigError
@@ -206,16 +207,6 @@ def train_side_by_side(cot: RunConfig, coconut: RunConfig, threads: int) -> None
             child.wait()
     if child.returncode != 0:
         raise RuntimeError(f"the CoT baseline failed (coconut-lm train {yaml_path}; its log: {folder / 'cot.log'})")
-
-
-def validation_curve(run_dir: Path, shift: int = 0) -> list[dict]:
-    """(epoch + `shift`, stage, accuracy) of every validation in `metrics.jsonl`."""
-    rows = []
-    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
-        m = json.loads(line)
-        if "eval/accuracy" in m:
-            rows.append({"epoch": m["train/epoch"] + shift, "stage": m["eval/stage"], "accuracy": m["eval/accuracy"]})
-    return rows
 
 
 def run_demo(cfg: GraphDemoConfig) -> dict:
