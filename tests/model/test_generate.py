@@ -49,18 +49,23 @@ def test_batched_equals_single_and_uncached(family, kv_layout):
     assert out.thought_mask.sum(1).tolist() == [3, 0, 5, 1]
 
 
+def check_batched_single_uncached(model: CoconutModel, rows: list[list[int]], max_new_tokens: int = 5):
+    """Batched generate == one prompt at a time == uncached greedy, row by row; the batched output."""
+    ids, mask = left_pad(rows)
+    with torch.no_grad():
+        out = model.generate(ids, mask, max_new_tokens=max_new_tokens, return_dict=True)
+        for i, row in enumerate(rows):
+            single = model.generate(torch.tensor([row]), max_new_tokens=max_new_tokens)[0, len(row) :].tolist()
+            assert until_eos(out.sequences[i, ids.shape[1] :].tolist()) == until_eos(single)
+            assert until_eos(single) == uncached_greedy(model, row, max_new_tokens)
+    return out
+
+
 def test_prompts_ending_in_thoughts(kv_layout):
     # without thought markers the first new token is read at the last thought
     model = make_model("gpt2")
     model.kv_layout = kv_layout
-    rows = prompts([3, 0, 2], seed=1, markers=False)
-    ids, mask = left_pad(rows)
-    with torch.no_grad():
-        out = model.generate(ids, mask, max_new_tokens=5, return_dict=True)
-        for i, row in enumerate(rows):
-            single = model.generate(torch.tensor([row]), max_new_tokens=5)[0, len(row) :].tolist()
-            assert until_eos(out.sequences[i, ids.shape[1] :].tolist()) == until_eos(single)
-            assert until_eos(single) == uncached_greedy(model, row, 5)
+    out = check_batched_single_uncached(model, prompts([3, 0, 2], seed=1, markers=False))
     assert out.num_thoughts.tolist() == [3, 0, 2]
 
 

@@ -8,7 +8,7 @@ import torch
 from coconut_lm.model.coconut import next_token_loss
 from tests.model.helpers import LATENT, left_pad, make_model, naive_forward
 from tests.model.test_coconut_model import first_thought_aligned, labels_after_thoughts, thought_rows
-from tests.model.test_generate import prompts, uncached_greedy, until_eos
+from tests.model.test_generate import check_batched_single_uncached, prompts
 from tests.model.test_jacobi import jacobi, no_dropout
 
 
@@ -62,11 +62,4 @@ def test_jacobi_with_as_many_iterations_as_thoughts_equals_sequential():
 def test_generate_batched_equals_single_and_uncached(kv_layout):
     model = rescaled("gpt2")
     model.kv_layout = kv_layout
-    rows = prompts([2, 0, 3], seed=2)
-    ids, mask = left_pad(rows)
-    with torch.no_grad():
-        out = model.generate(ids, mask, max_new_tokens=5, return_dict=True)
-        for i, row in enumerate(rows):
-            single = model.generate(torch.tensor([row]), max_new_tokens=5)[0, len(row) :].tolist()
-            assert until_eos(out.sequences[i, ids.shape[1] :].tolist()) == until_eos(single)
-            assert until_eos(single) == uncached_greedy(model, row, 5)
+    check_batched_single_uncached(model, prompts([2, 0, 3], seed=2))

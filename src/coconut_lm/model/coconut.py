@@ -122,8 +122,9 @@ class CoconutModel(nn.Module):
         """(B, T) ids -> (B, T, H) input embeddings of the base model."""
         return self.base_model.get_input_embeddings()(input_ids)
 
-    def thought_input(self, hidden: torch.Tensor) -> torch.Tensor:
-        """(..., H) last hidden states -> the input embeddings fed at the next thought columns.
+    def thought_input(self):
+        """The map from (..., H) last hidden states to the input embeddings fed at the next thought
+        columns, for one call (the target norm is computed once per call, not per pass).
 
         The paper feeds the hidden state as it is. With `rescale_thoughts` each is rescaled to
         the mean norm of the input-embedding rows (a constant of the step: no gradient flows into
@@ -132,11 +133,14 @@ class CoconutModel(nn.Module):
         than any embedding and drowns what the lower layers add at the thought's position.
         """
         if not self.rescale_thoughts:
-            return hidden
-        rows = self.base_model.get_input_embeddings().weight.detach()
-        target = rows.float().norm(dim=-1).mean()
-        scale = target / hidden.float().norm(dim=-1, keepdim=True).clamp_min(1e-6)
-        return hidden * scale.to(hidden.dtype)
+            return lambda hidden: hidden
+        target = self.base_model.get_input_embeddings().weight.detach().float().norm(dim=-1).mean()
+
+        def rescale(hidden: torch.Tensor) -> torch.Tensor:
+            scale = target / hidden.float().norm(dim=-1, keepdim=True).clamp_min(1e-6)
+            return hidden * scale.to(hidden.dtype)
+
+        return rescale
 
     def _mask_format(self) -> str | None:
         """The format of the masks we prepare, or None where `transformers` builds its own (other
@@ -219,10 +223,11 @@ class CoconutModel(nn.Module):
         chunks = embeds.split([end - start for start, end in zip(bounds[:-1], bounds[1:])], dim=1)
         pass_embeds, logits, thoughts = [], [], []
         hidden = None  # (B, H): last hidden state of the previous pass
+        feed = self.thought_input()
         for start, end, x in zip(bounds[:-1], bounds[1:], chunks):  # x: (B, t, H)
             if start > 0:  # `start` is a thought column: feed the previous hidden state back
                 thoughts.append(hidden)
-                first = torch.where(is_latent[:, start, None], self.thought_input(hidden).to(x.dtype), x[:, 0])
+                first = torch.where(is_latent[:, start, None], feed(hidden).to(x.dtype), x[:, 0])
                 x = torch.cat([first[:, None], x[:, 1:]], dim=1)
             out = self.base_forward(
                 cache,
@@ -302,7 +307,7 @@ class CoconutModel(nn.Module):
         if later_start:  # its entry state first
             entries = block_pass(block_x)
             passes += 1
-        feed = self.thought_input
+        feed = self.thought_input()
         for _ in range(self.jacobi_iterations - 1):
             previous = block_pass(torch.where(starts, feed(entries), torch.where(slots, feed(previous), block_x)))
             passes += 1
@@ -416,6 +421,7 @@ class CoconutModel(nn.Module):
         num_thoughts = torch.zeros(batch, dtype=torch.long, device=device)
         new = torch.full((batch, budget), self.eos_token_id, dtype=torch.long, device=device)
         thoughts, thought_mask = [], []
+        feed = self.thought_input()
         position = position_ids[:, -1:] + 1  # (B, 1)
         passes, recorded, done = 1, 0, torch.zeros(batch, dtype=torch.bool, device=device)
         for step in range(budget):
@@ -426,7 +432,7 @@ class CoconutModel(nn.Module):
             thoughts.append(hidden)
             thought_mask.append(thinking)
             embedded = self.embed(token)  # (B, H)
-            x = torch.where(thinking[:, None], self.thought_input(hidden).to(embedded.dtype), embedded)
+            x = torch.where(thinking[:, None], feed(hidden).to(embedded.dtype), embedded)
             out = self.base_forward(
                 cache,
                 last_logits_only=True,
