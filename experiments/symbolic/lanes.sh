@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# The headline runs of setting h14 in two lanes, one thread each (2026-11-29 session):
-#   lane A: seed 0 CoT baseline, seed 2 Coconut, seed 2 CoT;  lane B: seed 1 Coconut, seed 1 CoT, seed 0 No-CoT
-# (seed 0 Coconut ran first on its own). Each line appends to results.json; logs in logs/.
+# Runs of the study in two lanes, one thread each (the machine has 2 cores); each line appends to
+# results.json, logs in logs/.
+#   h14 (2026-11-29, first session):  A: seed 0 CoT, seed 2 Coconut, seed 2 CoT;  B: seed 1 Coconut, seed 1 CoT
+#   h16 (2026-11-29, second session): after the Coconut and CoT extensions
+#     (run.py --setting h16 --methods coconut|cot --seeds 0 1 2, one lane each), the other methods:
+#     A: w/o curriculum, pause as thought, pause token (seed 0);  B: No-CoT (seeds 0-2), w/o thought, iCoT (seed 0)
 cd "$(dirname "$0")/../.."
-run() { .venv/bin/python experiments/symbolic/run.py --setting h14 --methods "$1" --seeds "$2" --threads 1 \
-          > "experiments/symbolic/logs/h14_$1_s$2.log" 2>&1; }
+run() { .venv/bin/python experiments/symbolic/run.py --setting "$1" --methods "$2" --seeds "$3" --threads 1 \
+          > "experiments/symbolic/logs/$1_$2_s$3.log" 2>&1; }
+after() { while pgrep -f "$1" > /dev/null; do sleep 20; done; }
 case "$1" in
-  A) while pgrep -f "setting h14 --methods coconut --seeds 0" > /dev/null; do sleep 20; done
-     run cot 0; run coconut 2; run cot 2 ;;
-  B) run coconut 1; run cot 1; run no_cot 0 ;;
+  A) after "setting h14 --methods coconut --seeds 0"; run h14 cot 0; run h14 coconut 2; run h14 cot 2 ;;
+  B) run h14 coconut 1; run h14 cot 1 ;;
+  h16A) after "setting h16 --methods coconut"
+        run h16 coconut_no_curriculum 0; run h16 pause_as_thought 0; run h16 pause 0 ;;
+  h16B) after "setting h16 --methods cot"
+        run h16 no_cot 0; run h16 no_cot 1; run h16 no_cot 2; run h16 coconut_no_thought 0; run h16 icot 0 ;;
 esac

@@ -69,6 +69,8 @@ class Setting:
     cot_until: float = 0.0  # >0: Coconut starts from the first CoT checkpoint (epoch >= cot_warm_epochs) this valid
     cot_runs: str = ""  # with cot_until: the setting whose CoT runs (run folders) to start from
     cot_warm_epochs: int = 0  # >0: stage 0 is a CoT run of this many epochs that Coconut starts from (time included)
+    decay_epochs: int = 0  # with a decaying lr_schedule: constant until the last N epochs (training.decay_epochs)
+    continue_from: str = ""  # extend the finished runs of this setting (a copy of their last checkpoint), time included
 
     @property
     def epochs(self) -> int:
@@ -221,6 +223,16 @@ SETTINGS = {
         reset_optimizer="never", eval_every=1, cot_warm_epochs=3, newlines=False, uniform_prob=0.1,
         thought_markers=False, tie_embeddings=True, rescale_thoughts=True, cot_until=0.75, cot_runs="h14",
     ),
+    # h16: h15 and its CoT runs, each extended by 2 epochs (8,000 steps) at the last stage with the learning rate
+    # decayed linearly to 0 (at a constant lr, validation accuracy moved within a ~5-point band from epoch to epoch);
+    # the other methods start from Coconut's start checkpoint and train as many steps with the same schedule
+    "h16": Setting(
+        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=5,
+        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
+        reset_optimizer="never", eval_every=1, cot_warm_epochs=3, newlines=False, uniform_prob=0.1,
+        thought_markers=False, tie_embeddings=True, rescale_thoughts=True, cot_until=0.75, cot_runs="h14",
+        lr_schedule="linear", decay_epochs=2, continue_from="h15",
+    ),
     "medium": Setting(min_nodes=13, max_nodes=16, min_path=2, max_path=4),
     "paper": Setting(min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=10000),
 }
@@ -292,6 +304,7 @@ def run_config(name: str, setting: Setting, data: dict[str, Path], method: str, 
             "pad_latent_to_max": True,
             "uniform_prob": setting.uniform_prob,
             "thought_markers": setting.thought_markers,
+            "icot_tokens_per_epoch": 2 if setting.newlines else 1,  # a step per epoch (a step is a node [+ "\\n"])
         },
         "thoughts": {"rescale": setting.rescale_thoughts},
         "training": {
@@ -301,6 +314,7 @@ def run_config(name: str, setting: Setting, data: dict[str, Path], method: str, 
             "weight_decay": setting.weight_decay,
             "warmup_steps": setting.warmup_steps,
             "lr_schedule": setting.lr_schedule,
+            "decay_epochs": setting.decay_epochs,
             "reset_optimizer": setting.reset_optimizer,
             "max_grad_norm": setting.max_grad_norm,
             "seed": seed,
@@ -325,6 +339,21 @@ def first_checkpoint_reaching(run_dir: Path, min_epochs: int, accuracy: float) -
         if state.epoch >= min_epochs and state.step_in_epoch == 0 and valid.get(state.global_step, 0) >= accuracy:
             return folder
     return None
+
+
+def copy_last_checkpoint(source: Path, target: Path) -> None:
+    """A new run folder that resumes where `source` ended: its config, metrics and last checkpoint."""
+    if target.exists():
+        return
+    import shutil
+
+    last = latest_checkpoint(source)
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(last, tmp / "checkpoints" / last.name)
+    for name in ("config.yaml", "metrics.jsonl"):
+        shutil.copy2(source / name, tmp / name)
+    tmp.rename(target)
 
 
 def last_valid_accuracy(run_dir: Path) -> float | None:
@@ -360,7 +389,7 @@ def run_one(name: str, method: str, seed: int, results: dict) -> None:
         latent = setting.epochs_per_stage * setting.max_path + setting.final_epochs
         tree["run_dir"] = str(cot_dir)
         tree["training"]["num_epochs"] = read_trainer_state(start_from).epoch + latent
-    if setting.cot_until and method == "coconut":
+    if setting.cot_until and method != "cot":  # every other method starts where Coconut starts
         cot_dir = HERE / "runs" / setting.cot_runs / f"cot_s{seed}"
         start_from = first_checkpoint_reaching(cot_dir, setting.cot_warm_epochs, setting.cot_until)
         if start_from is None:
@@ -369,9 +398,16 @@ def run_one(name: str, method: str, seed: int, results: dict) -> None:
         tree["model"]["init_from"] = str(start_from)
         tree["training"]["num_epochs"] = setting.epochs_per_stage * (setting.max_path + 1) + setting.final_epochs
         tree["training"]["start_epoch"] = setting.epochs_per_stage
+    earlier_minutes = 0.0
+    if setting.continue_from and f"{setting.continue_from}/{method}/s{seed}" in results:
+        source = Path(tree["run_dir"]) if method == "cot" and setting.cot_until else None
+        source = source or HERE / "runs" / setting.continue_from / f"{method}_s{seed}"
+        earlier_minutes = results[f"{setting.continue_from}/{method}/s{seed}"]["train_minutes"]
+        tree["run_dir"] = str(HERE / "runs" / name / f"{method}_s{seed}")
+        copy_last_checkpoint(source, Path(tree["run_dir"]))
     cfg = config_from_dict(tree)
     train(cfg, device="cpu")
-    minutes = (time.time() - start) / 60
+    minutes = (time.time() - start) / 60 + earlier_minutes
     warm_file = Path(cfg.run_dir) / "warm_minutes.json"
     if method == "cot" and warm_file.is_file():  # this CoT run resumed from the warm-up a Coconut run trained
         minutes += json.loads(warm_file.read_text())["minutes"]

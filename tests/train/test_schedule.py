@@ -49,3 +49,29 @@ def test_lr_factor():
     assert lr_factor("linear", 0, 0, 0.25) == 0.75
     assert lr_factor("cosine", 0, 0, 1.0) == pytest.approx(0.0)
     assert lr_factor("constant", 4, 0, 0.0) == 0.25 and lr_factor("constant", 4, 3, 0.0) == 1.0
+
+
+@pytest.mark.parametrize(("start_epoch", "decay_epochs"), [(0, 0), (1, 0), (1, 2)])
+def test_lr_decays_over_the_epochs_this_run_trains(make_config, start_epoch, decay_epochs):
+    """The decay spans the epochs from `start_epoch` on (or only the last `decay_epochs`) and ends at 0."""
+    training = {"num_epochs": 4, "start_epoch": start_epoch, "lr_schedule": "linear", "decay_epochs": decay_epochs}
+    trainer = make_trainer(make_config(training=training, data={"val_path": None}))
+    per_epoch = trainer.total_steps // (4 - start_epoch)
+    trainer.state.steps_since_reset = 10**6  # past any warm-up
+    lrs = []
+    for step in range(trainer.total_steps + 1):
+        trainer.state.global_step = step
+        lrs.append(trainer.lr_multiplier())
+    flat = trainer.total_steps - (decay_epochs * per_epoch if decay_epochs else trainer.total_steps)
+    assert lrs[: flat + 1] == [1.0] * (flat + 1)
+    assert lrs[-1] == 0.0 and all(a > b for a, b in zip(lrs[flat:], lrs[flat + 1 :], strict=False))
+
+
+def test_decay_epochs_needs_a_decay(make_config):
+    from coconut_lm.errors import ConfigError
+    from coconut_lm.run.config import config_from_dict
+
+    with pytest.raises(ConfigError, match="training.decay_epochs"):
+        config_from_dict(make_config(training={"decay_epochs": 1}))
+    with pytest.raises(ConfigError, match="training.decay_epochs"):
+        config_from_dict(make_config(training={"num_epochs": 2, "decay_epochs": 3, "lr_schedule": "linear"}))

@@ -102,7 +102,10 @@ class TrainingConfig:
     lr: float = doc(1e-4, "AdamW learning rate.")
     weight_decay: float = doc(0.01, "AdamW weight decay.")
     betas: list = doc([0.9, 0.999], "AdamW betas.")
-    lr_schedule: Literal["constant", "linear", "cosine"] = doc("constant", "Decay over the whole run.")
+    lr_schedule: Literal["constant", "linear", "cosine"] = doc(
+        "constant", "Decay over the epochs this run trains (from `start_epoch`), or its last `decay_epochs`."
+    )
+    decay_epochs: Int = doc(0, "Keep the learning rate constant until the last N epochs, then decay (0: all).")
     warmup_steps: Int = doc(0, "Linear warm-up steps after each optimizer reset.")
     max_grad_norm: float | None = doc(None, "Clip the gradient norm to this value.")
     reset_optimizer: Literal["stage", "epoch", "never"] = doc(
@@ -124,6 +127,13 @@ class TrainingConfig:
         check(self.weight_decay >= 0, "training.weight_decay", "must be >= 0")
         check(len(self.betas) == 2, "training.betas", "must be two numbers")
         check(self.warmup_steps >= 0, "training.warmup_steps", "must be >= 0")
+        trained = self.num_epochs - self.start_epoch
+        check(0 <= self.decay_epochs <= trained, "training.decay_epochs", f"must be in [0, {trained}] (epochs trained)")
+        check(
+            self.decay_epochs == 0 or self.lr_schedule != "constant",
+            "training.decay_epochs",
+            "needs a decaying lr_schedule (linear or cosine)",
+        )
         check(self.max_grad_norm is None or self.max_grad_norm > 0, "training.max_grad_norm", "must be > 0")
         check(self.save_every_steps is None or self.save_every_steps > 0, "training.save_every_steps", "> 0")
 

@@ -108,7 +108,9 @@ class Trainer:
         self.optimizer: torch.optim.Optimizer | None = None
         t = cfg.training
         self.global_size = t.batch_size * t.gradient_accumulation_steps * env.world_size
-        self.total_steps = max(1, (len(train) // self.global_size) * t.num_epochs) if train else 1
+        steps_per_epoch = len(train) // self.global_size if train else 0
+        self.total_steps = max(1, steps_per_epoch * (t.num_epochs - t.start_epoch))  # counted from start_epoch
+        self.decay_steps = max(1, steps_per_epoch * t.decay_epochs) if t.decay_epochs else self.total_steps
         device_type = env.device.type
         self.autocast = (lambda: torch.autocast(device_type, dtype=torch.bfloat16)) if t.bf16 else nullcontext
         self.kill_after_step = int(os.environ.get(KILL_AFTER_STEP_ENV, -1))
@@ -235,16 +237,20 @@ class Trainer:
             tokens += int(batch["attention_mask"].sum())
         return loss_sum, n_targets, tokens
 
+    def lr_multiplier(self) -> float:
+        """The schedule at this step: warm-up, constant until the last `decay_epochs`, then the decay."""
+        t = self.cfg.training
+        progress = (self.state.global_step - (self.total_steps - self.decay_steps)) / self.decay_steps
+        return lr_factor(t.lr_schedule, t.warmup_steps, self.state.steps_since_reset, progress)
+
     def train_step(self, sequences: list, chunk: list[int]) -> tuple[float, int]:
         """One optimizer step on global batch `chunk`; returns (mean token loss, tokens seen here)."""
         t = self.cfg.training
         loss_sum, n_targets, tokens = self.accumulate_gradients(sequences, chunk)
         if t.max_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(self.wrapped.parameters(), t.max_grad_norm)
-        progress = self.state.global_step / self.total_steps
-        factor = lr_factor(t.lr_schedule, t.warmup_steps, self.state.steps_since_reset, progress)
         for group in self.optimizer.param_groups:
-            group["lr"] = t.lr * factor
+            group["lr"] = t.lr * self.lr_multiplier()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         return float(all_reduce_sum(loss_sum, self.env)) / max(n_targets, 1), tokens
