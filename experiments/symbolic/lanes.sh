@@ -2,9 +2,9 @@
 # Runs of the study in two lanes, one thread each (the machine has 2 cores); each line appends to
 # results.json, logs in logs/.
 #   h14 (2026-11-29, first session):  A: seed 0 CoT, seed 2 Coconut, seed 2 CoT;  B: seed 1 Coconut, seed 1 CoT
-#   h16 (2026-11-29, second session): after the Coconut and CoT extensions
-#     (run.py --setting h16 --methods coconut|cot --seeds 0 1 2, one lane each), the other methods:
-#     A: w/o curriculum, pause as thought, pause token (seed 0);  B: No-CoT (seeds 0-2), w/o thought, iCoT (seed 0)
+#   h16 (2026-11-29, second session): each lane extends Coconut or CoT (seeds 1-2; seed 0 ran first, one lane
+#     each), then the other methods.  A: w/o curriculum, pause as thought, pause token (seed 0);
+#     B: No-CoT (seeds 0-2), w/o thought, iCoT (seed 0)
 cd "$(dirname "$0")/../.."
 run() { .venv/bin/python experiments/symbolic/run.py --setting "$1" --methods "$2" --seeds "$3" --threads 1 \
           > "experiments/symbolic/logs/$1_$2_s$3.log" 2>&1; }
@@ -12,8 +12,8 @@ after() { while pgrep -f "$1" > /dev/null; do sleep 20; done; }
 case "$1" in
   A) after "setting h14 --methods coconut --seeds 0"; run h14 cot 0; run h14 coconut 2; run h14 cot 2 ;;
   B) run h14 coconut 1; run h14 cot 1 ;;
-  h16A) after "setting h16 --methods coconut"
+  h16A) run h16 coconut 1; run h16 coconut 2
         run h16 coconut_no_curriculum 0; run h16 pause_as_thought 0; run h16 pause 0 ;;
-  h16B) after "setting h16 --methods cot"
+  h16B) run h16 cot 1; run h16 cot 2
         run h16 no_cot 0; run h16 no_cot 1; run h16 no_cot 2; run h16 coconut_no_thought 0; run h16 icot 0 ;;
 esac

@@ -35,6 +35,9 @@ def test_graph_demo_from_scratch(tmp_path, capsys):
     assert len(json.loads((out / "data" / "train.json").read_text())) == 32
     for name in ("cot.yaml", "coconut.yaml", "cot.log", "frontier/frontier.json", "val_accuracy.png"):
         assert (out / name).is_file(), name
+    for name in ("cot.yaml", "coconut.yaml"):  # the last epoch of both runs decays the learning rate to 0
+        text = (out / name).read_text()
+        assert "decay_epochs: 1" in text and "lr_schedule: linear" in text, name
     assert main(args) == 0  # again: everything reused
 
 

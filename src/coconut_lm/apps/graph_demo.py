@@ -19,6 +19,7 @@ recover, so the task rewards keeping several branches open.
      `<bot>`/`<eot>` and are fed back at the embeddings' scale (`curriculum.thought_markers:
      false`, `thoughts.rescale: true`; docs/method.md §2, §10).
    - The CoT baseline: chain of thought, trained on.
+   Both decay the learning rate linearly to 0 over their last `decay_epochs`.
 3. Both final models answer every question of the held-out test split; the report gives their
    accuracy, and the latent breadth-first search of Coconut's thoughts over the whole split
    (`coconut-lm analyze frontier`: how much of each thought's next-node distribution lies on the
@@ -84,6 +85,7 @@ class GraphDemoConfig:
     epochs_per_stage: Int = doc(1, "Epochs of each latent stage.")
     final_epochs: Int = doc(1, "Epochs at the last stage after the curriculum (every step a thought).")
     lr: float = doc(5e-4, "AdamW learning rate (linear warm-up over 100 steps, then constant).")
+    decay_epochs: Int = doc(1, "The last epochs of both runs, with the learning rate decayed linearly to 0.")
     batch_size: Int = doc(16, "Training batch size.")
     threads: Int = doc(2, "CPU threads: all for stage 0; then one per run.")
 
@@ -217,7 +219,8 @@ def run_demo(cfg: GraphDemoConfig) -> dict:
     out = Path(cfg.out)
     data = make_data(cfg, out / "data")
     start_from = str(stage0_checkpoint(cfg, data))
-    cot = run_config(cfg, data, "cot", "cot", latent_epochs(cfg), model={"init_from": start_from})
+    decay = {"lr_schedule": "linear", "decay_epochs": cfg.decay_epochs} if cfg.decay_epochs else {}
+    cot = run_config(cfg, data, "cot", "cot", latent_epochs(cfg), model={"init_from": start_from}, training=decay)
     coconut = run_config(
         cfg,
         data,
@@ -225,7 +228,7 @@ def run_demo(cfg: GraphDemoConfig) -> dict:
         "coconut",
         cfg.epochs_per_stage + latent_epochs(cfg),
         model={"init_from": start_from},
-        training={"start_epoch": cfg.epochs_per_stage},
+        training={"start_epoch": cfg.epochs_per_stage, **decay},
     )
     (out / "coconut.yaml").write_text(coconut.to_yaml())
     logger.info("from %s: Coconut and the CoT baseline side by side, %d epochs each", start_from, latent_epochs(cfg))
