@@ -206,7 +206,7 @@ def plot_accuracy_bars(groups: dict[str, dict[str, tuple[float, float]]], path: 
     plt = _pyplot()
     methods = sorted({m for values in groups.values() for m in values})
     width = 0.8 / max(len(methods), 1)
-    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(groups)), 3.5))
+    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(groups), 0.3 * len(methods) * len(groups) + 1.5), 4))
     for j, method in enumerate(methods):
         xs = [i + j * width for i, values in enumerate(groups.values()) if method in values]
         stats = [values[method] for values in groups.values() if method in values]
@@ -214,5 +214,5 @@ def plot_accuracy_bars(groups: dict[str, dict[str, tuple[float, float]]], path: 
     ax.set_xticks([i + width * (len(methods) - 1) / 2 for i in range(len(groups))], list(groups))
     ax.axhline(50, color="gray", linestyle="--", linewidth=0.8)
     ax.set(ylabel="test accuracy (%)", ylim=(0, 100), title=title)
-    ax.legend(fontsize=8, ncol=min(len(methods), 4))
+    ax.legend(fontsize=8, ncol=min(len(methods), 4), loc="upper center", bbox_to_anchor=(0.5, -0.12))
     return _save(fig, path)
