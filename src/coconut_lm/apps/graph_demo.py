@@ -84,7 +84,7 @@ class GraphDemoConfig:
     cot_epochs: Int = doc(3, "Epochs of chain of thought when stage 0 is trained here (over num_generated).")
     epochs_per_stage: Int = doc(1, "Epochs of each latent stage.")
     final_epochs: Int = doc(1, "Epochs at the last stage after the curriculum (every step a thought).")
-    lr: float = doc(5e-4, "AdamW learning rate (linear warm-up over 100 steps, then constant).")
+    lr: float = doc(5e-4, "AdamW learning rate (linear warm-up over 100 steps, constant, then the final decay).")
     decay_epochs: Int = doc(1, "The last epochs of both runs, with the learning rate decayed linearly to 0.")
     batch_size: Int = doc(16, "Training batch size.")
     threads: Int = doc(2, "CPU threads: all for stage 0; then one per run.")
