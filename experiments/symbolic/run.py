@@ -19,7 +19,7 @@ import argparse
 import json
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
@@ -223,19 +223,15 @@ SETTINGS = {
         reset_optimizer="never", eval_every=1, cot_warm_epochs=3, newlines=False, uniform_prob=0.1,
         thought_markers=False, tie_embeddings=True, rescale_thoughts=True, cot_until=0.75, cot_runs="h14",
     ),
-    # h16: h15 and its CoT runs, each extended by 2 epochs (8,000 steps) at the last stage with the learning rate
-    # decayed linearly to 0 (at a constant lr, validation accuracy moved within a ~5-point band from epoch to epoch);
-    # the other methods start from Coconut's start checkpoint and train as many steps with the same schedule
-    "h16": Setting(
-        min_nodes=7, max_nodes=9, min_path=3, max_path=3, train=64000, epochs_per_stage=1, final_epochs=5,
-        batch_size=16, n_embd=64, model_type="llama", lr=5e-4, max_grad_norm=1.0, warmup_steps=100,
-        reset_optimizer="never", eval_every=1, cot_warm_epochs=3, newlines=False, uniform_prob=0.1,
-        thought_markers=False, tie_embeddings=True, rescale_thoughts=True, cot_until=0.75, cot_runs="h14",
-        lr_schedule="linear", decay_epochs=2, continue_from="h15",
-    ),
     "medium": Setting(min_nodes=13, max_nodes=16, min_path=2, max_path=4),
     "paper": Setting(min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=10000),
 }
+
+
+# h16: h15 and its CoT runs, each extended by 2 epochs (8,000 steps) at the last stage with the learning rate decayed
+# linearly to 0 (at a constant lr, validation accuracy moved within a ~5-point band from epoch to epoch); the other
+# methods start from Coconut's start checkpoint and train as many steps with the same schedule
+SETTINGS["h16"] = replace(SETTINGS["h15"], final_epochs=5, lr_schedule="linear", decay_epochs=2, continue_from="h15")
 
 
 def prepare(name: str, setting: Setting) -> dict[str, Path]:
