@@ -71,6 +71,7 @@ class Setting:
     cot_warm_epochs: int = 0  # >0: stage 0 is a CoT run of this many epochs that Coconut starts from (time included)
     decay_epochs: int = 0  # with a decaying lr_schedule: constant until the last N epochs (training.decay_epochs)
     continue_from: str = ""  # extend the finished runs of this setting (a copy of their last checkpoint), time included
+    init_from: str = ""  # start from the final weights of this setting's run of the same method and seed, time included
 
     @property
     def epochs(self) -> int:
@@ -234,6 +235,15 @@ SETTINGS = {
 SETTINGS["h16"] = replace(SETTINGS["h15"], final_epochs=5, lr_schedule="linear", decay_epochs=2, continue_from="h15")
 
 
+# g1: paper-size graphs (21-26 nodes, answers 3-6 deep), each method starting from the final weights of its h16 run
+# of the same seed (same vocabulary; rotary positions carry over to the ~3x longer questions): stage 0 then one epoch
+# (2,000 steps) per stage up to 6, and 3 more at the last with the learning rate decayed linearly over the last 2
+SETTINGS["g1"] = replace(
+    SETTINGS["h16"], min_nodes=21, max_nodes=26, min_path=3, max_path=6, train=32000, cot_warm_epochs=0,
+    final_epochs=3, cot_until=0.0, cot_runs="", continue_from="", init_from="h16",
+)
+
+
 def prepare(name: str, setting: Setting) -> dict[str, Path]:
     graphs_of = {
         k: (v.min_nodes, v.max_nodes, v.min_path, v.max_path, v.train, v.valid, v.test, v.data_seed)
@@ -395,6 +405,10 @@ def run_one(name: str, method: str, seed: int, results: dict) -> None:
         tree["training"]["num_epochs"] = setting.epochs_per_stage * (setting.max_path + 1) + setting.final_epochs
         tree["training"]["start_epoch"] = setting.epochs_per_stage
     earlier_minutes = 0.0
+    if setting.init_from:
+        source = HERE / "runs" / setting.init_from / f"{method}_s{seed}"
+        tree["model"]["init_from"] = str(latest_checkpoint(source))
+        earlier_minutes = results[f"{setting.init_from}/{method}/s{seed}"]["train_minutes"]
     if setting.continue_from and f"{setting.continue_from}/{method}/s{seed}" in results:
         source = Path(tree["run_dir"]) if method == "cot" and setting.cot_until else None
         source = source or HERE / "runs" / setting.continue_from / f"{method}_s{seed}"
