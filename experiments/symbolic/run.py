@@ -243,6 +243,10 @@ SETTINGS["g1"] = replace(
     final_epochs=3, cot_until=0.0, cot_runs="", continue_from="", init_from="h16",
 )
 
+# g2: g1 extended by 4 epochs at the last stage (a resumed copy; the learning rate back at 5e-4, then decayed to 0
+# over the last 2): Coconut's validation accuracy was still rising when g1's decay ended
+SETTINGS["g2"] = replace(SETTINGS["g1"], final_epochs=7, init_from="", continue_from="g1")
+
 
 def prepare(name: str, setting: Setting) -> dict[str, Path]:
     graphs_of = {
