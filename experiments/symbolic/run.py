@@ -371,6 +371,14 @@ def last_valid_accuracy(run_dir: Path) -> float | None:
     return next((r["eval/accuracy"] for r in reversed(rows) if "eval/accuracy" in r), None)
 
 
+def accuracy_by_steps(data_path: Path, predictions: list[dict]) -> dict[str, float]:
+    """Test accuracy by the length of the question's path (its answer depth)."""
+    correct: dict[int, list[bool]] = {}
+    for record, prediction in zip(json.loads(data_path.read_text()), predictions, strict=True):
+        correct.setdefault(len(record["steps"]), []).append(prediction["correct"])
+    return {str(n): sum(c) / len(c) for n, c in sorted(correct.items())}
+
+
 def run_one(name: str, method: str, seed: int, results: dict) -> None:
     key = f"{name}/{method}/s{seed}"
     if key in results:
@@ -431,6 +439,7 @@ def run_one(name: str, method: str, seed: int, results: dict) -> None:
         "train_minutes": minutes,
         "mean_new_tokens": result.mean_new_tokens,
         "valid_accuracy": last_valid_accuracy(Path(cfg.run_dir)),
+        "accuracy_by_steps": accuracy_by_steps(data["test"], result.predictions),
     }
     write_json(Path(cfg.run_dir) / "result.json", results[key])
     path = HERE / "results.json"  # other workers may have added runs since this one started
