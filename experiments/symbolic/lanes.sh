@@ -6,7 +6,7 @@
 #     each), then the other methods.  A: w/o curriculum, pause as thought, pause token (seed 0);
 #     B: No-CoT (seeds 0-2), w/o thought, iCoT (seed 0)
 #   h16 (2026-11-29, fourth session): C: seed 2 of four ablations, then seeds 1-2 of w/o curriculum
-#   g1 (paper-size graphs, same session): Coconut then CoT, seed 0
+#   g1, g2 (paper-size graphs, same session): Coconut then CoT, seed 0, then both extended (g2)
 cd "$(dirname "$0")/../.."
 run() { .venv/bin/python experiments/symbolic/run.py --setting "$1" --methods "$2" --seeds "$3" --threads 1 \
           > "experiments/symbolic/logs/$1_$2_s$3.log" 2>&1; }
@@ -20,5 +20,5 @@ case "$1" in
         run h16 no_cot 0; run h16 no_cot 1; run h16 no_cot 2; run h16 coconut_no_thought 0; run h16 icot 0 ;;
   h16C) for m in coconut_no_thought pause_as_thought pause icot; do run h16 "$m" 2; done
         run h16 coconut_no_curriculum 1; run h16 coconut_no_curriculum 2 ;;
-  g1) after "setting g1 --methods coconut --seeds 0"; run g1 coconut 0; run g1 cot 0 ;;
+  g1) after "setting g1 --methods coconut --seeds 0"; run g1 coconut 0; run g1 cot 0; run g2 coconut 0; run g2 cot 0 ;;
 esac
