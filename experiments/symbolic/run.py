@@ -247,6 +247,12 @@ SETTINGS["g1"] = replace(
 # over the last 2): Coconut's validation accuracy was still rising when g1's decay ended
 SETTINGS["g2"] = replace(SETTINGS["g1"], final_epochs=7, init_from="", continue_from="g1")
 
+# m1, g3: a curriculum over graph size. m1 trains g1's recipe on mid-size graphs (13-17 nodes, answers 3-4 deep)
+# from the h16 weights; g3 is g1 started from m1 instead of h16 (g1's CoT never exceeded 45% valid accuracy: the
+# jump from 7-9 to 21-26 nodes left edge following unlearned in the ~3x longer questions)
+SETTINGS["m1"] = replace(SETTINGS["g1"], min_nodes=13, max_nodes=17, min_path=3, max_path=4)
+SETTINGS["g3"] = replace(SETTINGS["g1"], init_from="m1")
+
 
 def prepare(name: str, setting: Setting) -> dict[str, Path]:
     graphs_of = {

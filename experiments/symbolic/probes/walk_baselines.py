@@ -1,36 +1,65 @@
-"""Probe: share of questions a random-child walk (and a one-step look-ahead walk) from the root solves."""
-import statistics as st
+"""Probe: how often a blind walk from the root reaches the target, per graph size.
+
+Two walks that write a path node by node, as CoT does, but without reading ahead:
+- random: from each node, a uniformly random child;
+- look-ahead: a child that is the target or has the target as a child when one exists, else a random
+  child (one step of look-ahead).
+Each question's score is the walk's exact probability of reaching the target (binary choice: the
+walk answers right when it ends on the target).
+
+    python experiments/symbolic/probes/walk_baselines.py --graphs 7,9,3,3 13,17,3,4 21,26,3,6
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
 
 from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
 
 
-def reach(ch, a):
-    seen={a}; st_=[a]
-    while st_:
-        x=st_.pop()
-        for y in ch.get(x,[]):
-            if y not in seen: seen.add(y); st_.append(y)
-    return seen
-for (a,b,p,q) in [(6,8,2,3),(7,9,3,3),(8,10,2,3),(8,10,3,4),(9,12,2,3),(10,14,3,4),(13,16,3,4),(16,20,3,5),(21,26,3,6)]:
-    recs=generate_splits([400],seed=1,config=ProsQAConfig(min_nodes=a,max_nodes=b,min_path=p,max_path=q))[0]
-    rw=[];la=[]
-    for r in recs:
-        ch={}
-        for s,t in r['edges']: ch.setdefault(s,[]).append(t)
-        # random walk probability to reach target (stops at leaf)
-        def prw(x):
-            if x==r['target']: return 1.0
-            c=ch.get(x,[])
-            if not c: return 0.0
-            return sum(prw(y) for y in c)/len(c)
-        rw.append(prw(r['root']))
-        # one-step lookahead: choose uniformly among children that are target or have a child that... (depth-1 lookahead: children whose children include target)
-        def pla(x):
-            if x==r['target']: return 1.0
-            c=ch.get(x,[])
-            if not c: return 0.0
-            good=[y for y in c if y==r['target'] or r['target'] in ch.get(y,[])]
-            if good: return sum(pla(y) for y in good)/len(good)
-            return sum(pla(y) for y in c)/len(c)
-        la.append(pla(r['root']))
-    print(a,b,p,q, f"random-walk {st.mean(rw):.2f}  1-lookahead {st.mean(la):.2f}")
+def reach_probability(children: dict[int, list[int]], node: int, target: int, look_ahead: bool) -> float:
+    if node == target:
+        return 1.0
+    options = children.get(node, [])
+    if look_ahead:
+        options = [c for c in options if c == target or target in children.get(c, [])] or options
+    if not options:
+        return 0.0
+    return statistics.mean(reach_probability(children, c, target, look_ahead) for c in options)
+
+
+def walk_baselines(config: ProsQAConfig, questions: int = 400, seed: int = 1) -> tuple[float, float]:
+    """Mean probability that the random walk and the look-ahead walk reach the target."""
+    random_walk, look_ahead = [], []
+    for record in generate_splits([questions], seed=seed, config=config)[0]:
+        children: dict[int, list[int]] = {}
+        for source, target in record["edges"]:
+            children.setdefault(source, []).append(target)
+        random_walk.append(reach_probability(children, record["root"], record["target"], look_ahead=False))
+        look_ahead.append(reach_probability(children, record["root"], record["target"], look_ahead=True))
+    return statistics.mean(random_walk), statistics.mean(look_ahead)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--graphs",
+        nargs="+",
+        default=["7,9,3,3", "13,17,3,4", "21,26,3,6"],
+        help="min_nodes,max_nodes,min_path,max_path of each graph size",
+    )
+    parser.add_argument("--questions", type=int, default=400)
+    args = parser.parse_args()
+    for graphs in args.graphs:
+        min_nodes, max_nodes, min_path, max_path = map(int, graphs.split(","))
+        config = ProsQAConfig(min_nodes=min_nodes, max_nodes=max_nodes, min_path=min_path, max_path=max_path)
+        random_walk, look_ahead = walk_baselines(config, args.questions)
+        print(
+            f"nodes {min_nodes}-{max_nodes}, depth {min_path}-{max_path}: "
+            f"random walk {random_walk:.2f}, one-step look-ahead {look_ahead:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
