@@ -7,7 +7,8 @@
 #     B: No-CoT (seeds 0-2), w/o thought, iCoT (seed 0)
 #   h16 (2026-11-29, fourth session): C: seed 2 of four ablations, then seeds 1-2 of w/o curriculum
 #   g1, g2 (paper-size graphs, same session): Coconut then CoT, seed 0, then both extended (g2)
-#   m1, g3 (2026-11-29, fifth session): a graph-size curriculum, one lane per method, seed 0
+#   m1, g3 (2026-11-29, fifth session): a graph-size curriculum, one lane per method, seed 0; then
+#     m1C: Coconut seeds 1-2;  m1D: CoT seeds 1-2, No-CoT seeds 0-2
 cd "$(dirname "$0")/../.."
 run() { .venv/bin/python experiments/symbolic/run.py --setting "$1" --methods "$2" --seeds "$3" --threads 1 \
           > "experiments/symbolic/logs/$1_$2_s$3.log" 2>&1; }
@@ -24,4 +25,6 @@ case "$1" in
   g1) after "setting g1 --methods coconut --seeds 0"; run g1 coconut 0; run g1 cot 0; run g2 coconut 0; run g2 cot 0 ;;
   m1A) run m1 coconut 0; run g3 coconut 0 ;;
   m1B) run m1 cot 0; run g3 cot 0 ;;
+  m1C) after "setting g3 --methods coconut"; run m1 coconut 1; run m1 coconut 2 ;;
+  m1D) after "setting g3 --methods cot"; run m1 cot 1; run m1 cot 2; for s in 0 1 2; do run m1 no_cot "$s"; done ;;
 esac
