@@ -32,3 +32,5 @@ def test_committed_checkpoint_evaluates(name):
     result = evaluate_checkpoint(str(SYMBOLIC / "checkpoints" / name), str(data), limit=16, device="cpu")
     assert result.num_questions == 16
     assert all(re.fullmatch(r"n\d+", row["prediction"].strip()) for row in result.predictions)  # a node each
+    if name.startswith("cot"):  # the written chain is scored (one line: no newline tokens)
+        assert result.cot_exact_match > 0

@@ -149,10 +149,19 @@ def fit_prompts(
     return out
 
 
-def _score(text: str, example: dict) -> tuple[str, bool, bool]:
+def _score(text: str, output: str, example: dict) -> tuple[str, bool, bool]:
+    """The prediction, whether it is right, and whether the written chain is the reference one.
+
+    `text` is the prompt and the generation decoded, `output` the generation alone. Text without
+    a line break (symbolic data whose tokenizer has no newline token) has its chain in `output`,
+    before the '#': compared token by token with the steps.
+    """
     prediction = extract_answer(text)
     correct = prediction == normalise_answer(example["answer"])
-    cot_match = extract_cot(text) == "\n".join(example["steps"])
+    if "\n" in text:
+        cot_match = extract_cot(text) == "\n".join(example["steps"])
+    else:
+        cot_match = output.split("#")[0].split() == " ".join(example["steps"]).split()
     return prediction, correct, cot_match
 
 
@@ -230,7 +239,7 @@ def evaluate(
             seconds += secs
             for i, row in zip(idx, batch_rows):
                 example = split.examples[i]
-                prediction, correct, cot_match = _score(row.pop("text"), example)
+                prediction, correct, cot_match = _score(row.pop("text"), row["output"], example)
                 rows.append(
                     {
                         "idx": i,

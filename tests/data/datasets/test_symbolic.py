@@ -117,3 +117,14 @@ def test_tokenizer_feeds_the_pipeline(tmp_path, newline_tokens):
     (example,) = tokenize_examples([record], tokenizer)  # checks pieces == whole text
     assert example.answer[-1] == ids_special.eos
     assert [len(step) for step in example.steps] == [1 + newline_tokens] * len(record["steps"])
+
+
+def test_written_chain_is_scored_without_newline_tokens():
+    from coconut_lm.eval.evaluate import _score
+
+    example = {"question": "n1 n2 | n2 n3 | [Q] n3 n4 [R] n1", "steps": ["n2", "n3"], "answer": "n3"}
+    right, wrong = "n2 n3 ### n3", "n2 n4 ### n3"
+    assert _score(f"{example['question']} {right}", right, example) == ("n3", True, True)
+    assert _score(f"{example['question']} {wrong}", wrong, example) == ("n3", True, False)
+    lines = "n2\nn3\n### n3"  # with newline tokens: the official line-based extraction
+    assert _score(f"{example['question']}\n{lines}", lines, example) == ("n3", True, True)
