@@ -43,6 +43,7 @@ def test_thought_metrics_on_given_probabilities():
     assert m["frontier_size"] == 3 and m["frontier_mass"] == pytest.approx(0.9)
     assert m["other_node_mass"] == pytest.approx(0.1)
     assert m["top1"] is True and m["top3"] is True  # node 2 (correct) ranks first
+    assert m["top1_chance"] == pytest.approx(2 / 3)  # 2 of the 3 frontier nodes lead to the target
     q = [0.1 / 0.9, 0.5 / 0.9, 0.3 / 0.9]
     assert m["entropy"] == pytest.approx(-sum(p * math.log(p) for p in q))
     assert m["normalised_entropy"] == pytest.approx(m["entropy"] / math.log(3))

@@ -8,7 +8,8 @@ it) and the frontier F_k = the nodes at distance k from the root:
 
 - `frontier_mass`: the LM-head probability on F_k; `other_node_mass`: on the graph's other nodes;
 - `top1` / `top3`: the share of questions whose correct branch (a node at distance k on a shortest
-  path to the target) is the most / among the 3 most probable frontier nodes;
+  path to the target) is the most / among the 3 most probable frontier nodes; `top1_chance`: the
+  same for a uniform pick among the frontier (|correct branches in F_k| / |F_k|, averaged);
 - `entropy`: of the probability renormalised over F_k (nats), and divided by log |F_k|;
 - attention, per layer (heads averaged), from the position that produces thought k to the edge
   tokens `s t |` of the question: the mean mass per edge into the frontier (distance k-1 to k)
@@ -93,6 +94,7 @@ def thought_metrics(node_probs: dict[int, float], depth: dict[int, int], correct
     if correct:
         out["top1"] = ranked[0] in correct
         out["top3"] = bool(set(ranked[:3]) & correct)
+        out["top1_chance"] = len(set(frontier) & correct) / len(frontier)
     return out
 
 
@@ -212,6 +214,7 @@ def _summarise(k: int, rows: list[dict]) -> dict:
     out["questions_with_a_correct_branch"] = len(ranked)
     out["top1"] = _mean([r["top1"] for r in ranked])
     out["top3"] = _mean([r["top3"] for r in ranked])
+    out["top1_chance"] = _mean([r["top1_chance"] for r in ranked])
     return out
 
 
