@@ -256,6 +256,8 @@ SETTINGS["g3"] = replace(SETTINGS["g1"], init_from="m1")
 # m0: small graphs whose answers are all 4 deep (8-10 nodes): a one-step look-ahead walk reaches the target in 70% of
 # them (82% on h16's 7-9 nodes, 3 deep), while the frontier a thought must hold stays as small as on h16
 SETTINGS["m0"] = replace(SETTINGS["m1"], min_nodes=8, max_nodes=10, min_path=4, max_path=4)
+# m2: a notch harder for look-ahead (9-11 nodes, answers 4 deep: one-step look-ahead 63%)
+SETTINGS["m2"] = replace(SETTINGS["m1"], min_nodes=9, max_nodes=11, min_path=4, max_path=4)
 
 
 def prepare(name: str, setting: Setting) -> dict[str, Path]:
