@@ -10,6 +10,7 @@
 #   m1, g3 (2026-11-29, fifth session): a graph-size curriculum, one lane per method, seed 0; then
 #     m1C: Coconut seeds 1-2;  m1D: CoT seeds 1-2, No-CoT seeds 0-2
 #   m0 (2026-11-29, sixth session): all 8 methods x 3 seeds, Coconut and CoT first; A: the latent methods
+#   m2 (2026-11-29, seventh session): the same for m2 (its Coconut and CoT seed 0 ran first as a pilot)
 cd "$(dirname "$0")/../.."
 run() { .venv/bin/python experiments/symbolic/run.py --setting "$1" --methods "$2" --seeds "$3" --threads 1 \
           > "experiments/symbolic/logs/$1_$2_s$3.log" 2>&1; }
@@ -32,4 +33,8 @@ case "$1" in
        run m0 pause_as_thought 0 ;;
   m0B) for m in cot no_cot pause icot; do for s in 0 1 2; do run m0 "$m" "$s"; done; done
        run m0 pause_as_thought 1; run m0 pause_as_thought 2 ;;
+  m2A) for m in coconut coconut_no_curriculum coconut_no_thought; do for s in 0 1 2; do run m2 "$m" "$s"; done; done
+       run m2 pause_as_thought 0 ;;
+  m2B) for m in cot no_cot pause icot; do for s in 0 1 2; do run m2 "$m" "$s"; done; done
+       run m2 pause_as_thought 1; run m2 pause_as_thought 2 ;;
 esac

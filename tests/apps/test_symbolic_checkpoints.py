@@ -18,6 +18,8 @@ TEST_SPLIT = {  # checkpoint -> its held-out split
     "cot_h16_s0": "test.json",
     "coconut_m0_s0": "m0_test.json",
     "cot_m0_s0": "m0_test.json",
+    "coconut_m2_s0": "m2_test.json",
+    "cot_m2_s0": "m2_test.json",
     "coconut_g1_s0": "paper_test.json",
     "cot_g1_s0": "paper_test.json",
 }
