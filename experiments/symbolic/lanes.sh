@@ -10,7 +10,8 @@
 #   m1, g3 (2026-11-29, fifth session): a graph-size curriculum, one lane per method, seed 0; then
 #     m1C: Coconut seeds 1-2;  m1D: CoT seeds 1-2, No-CoT seeds 0-2
 #   m0 (2026-11-29, sixth session): all 8 methods x 3 seeds, Coconut and CoT first; A: the latent methods
-#   m2 (2026-11-29, seventh session): the same for m2 (its Coconut and CoT seed 0 ran first as a pilot)
+#   m2 (2026-11-29, seventh session): the same for m2 (its Coconut and CoT seed 0 ran first as a pilot);
+#     pause as thought seed 2 ran by hand on the core m2B left free, m2B stopped before it
 cd "$(dirname "$0")/../.."
 run() { .venv/bin/python experiments/symbolic/run.py --setting "$1" --methods "$2" --seeds "$3" --threads 1 \
           > "experiments/symbolic/logs/$1_$2_s$3.log" 2>&1; }
