@@ -3,6 +3,7 @@
 gsm8k     GSM8k (iCoT text or the original JSON Lines) to the project's schema
 prontoqa  ProntoQA generator output to train / valid / test
 prosqa    generate ProsQA graphs (the paper's procedure); `stats` their Table-2 statistics
+overlap   how many records of held-out files have a graph (up to renaming) of a training file
 render    a data file's sequences or prompts at one stage, as text
 symbolic  ProsQA graphs with one token per node, and their tokenizer
 steps     any chain-of-thought data set, its free-text chains cut into steps
@@ -16,9 +17,10 @@ import tempfile
 from pathlib import Path
 
 from coconut_lm.data.datasets import symbolic
+from coconut_lm.data.datasets.graph_identity import file_graph_keys, graph_key, load_graph_keys
 from coconut_lm.data.datasets.gsm8k import CONVERTERS, SPLITS, download
 from coconut_lm.data.datasets.prontoqa import build_prontoqa
-from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_prosqa, generate_splits, load_questions
+from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_prosqa, generate_splits
 from coconut_lm.data.datasets.prosqa_stats import file_stats, format_stats, stats_json
 from coconut_lm.data.datasets.symbolic import DEFAULT_SYMBOLS, build_tokenizer, convert_file, vocabulary
 from coconut_lm.data.methods import CurriculumConfig, Method
@@ -32,7 +34,7 @@ from coconut_lm.options import add_arguments, from_arguments
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("data", help="build, convert, inspect and render data sets")
     data_sub = parser.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
-    for add in (_add_gsm8k, _add_prontoqa, _add_prosqa, _add_render, _add_symbolic, _add_steps):
+    for add in (_add_gsm8k, _add_prontoqa, _add_prosqa, _add_overlap, _add_render, _add_symbolic, _add_steps):
         add(data_sub)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
@@ -114,7 +116,7 @@ def _parse_splits(text: str) -> list[int]:
 def _run_prosqa(args) -> int:
     """`coconut-lm data prosqa`: generate one file (`--num/--out`) or splits (`--splits/--out-dir`)."""
     config = from_arguments(ProsQAConfig, args)
-    exclude = load_questions(args.exclude)
+    exclude = load_graph_keys(args.exclude)
     if args.splits is not None:
         if args.out_dir is None:
             raise InputError("--splits needs --out-dir")
@@ -145,13 +147,45 @@ def _add_prosqa(subparsers) -> None:
     gen.add_argument("--splits", help="train,valid,test sizes, e.g. 17886,300,500 (with --out-dir)")
     gen.add_argument("--out-dir", help="folder for train.json, valid.json, test.json (with --splits)")
     gen.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    gen.add_argument("--exclude", nargs="*", default=[], help="JSON files whose questions must not recur")
+    gen.add_argument("--exclude", nargs="*", default=[], help="JSON files whose graphs must not recur, under any names")
     add_arguments(gen, ProsQAConfig)
     gen.set_defaults(func=_run_prosqa)
     stats = subparsers.add_parser("stats", help="graph statistics of a ProsQA-format file (Table 2)")
     stats.add_argument("file", help="ProsQA-format JSON file")
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
     stats.set_defaults(func=_run_stats)
+
+
+# -- data overlap -----------------------------------------------------------------------------------
+
+
+def _run_overlap(args) -> int:
+    """`coconut-lm data overlap`: held-out records whose graph (up to renaming) a training file holds."""
+    seen = {key for path in args.train for key in file_graph_keys(path)}
+    report, total = {}, 0
+    for path in args.held_out:
+        keys = file_graph_keys(path)
+        shared = [i for i, key in enumerate(keys) if key in seen]
+        report[path] = {"records": len(keys), "seen_graphs": len(shared), "seen_indices": shared}
+        total += len(shared)
+        if not args.json:
+            train = ", ".join(args.train)
+            print(f"{path}: {len(shared)} / {len(keys)} records have a graph of {train} (up to renaming)")
+    if args.json:
+        print(json.dumps(report, indent=2))
+    return 1 if args.strict and total else 0
+
+
+def _add_overlap(subparsers) -> None:
+    """Register `data overlap`."""
+    p = subparsers.add_parser(
+        "overlap", help="held-out records whose graph, up to renaming, occurs in training data (ProsQA, symbolic)"
+    )
+    p.add_argument("--train", action="append", required=True, help="a training file (repeat for several)")
+    p.add_argument("held_out", nargs="+", help="the valid / test file(s) to check")
+    p.add_argument("--json", action="store_true", help="print JSON, with the indices of the seen records")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any held-out graph occurs in training")
+    p.set_defaults(func=_run_overlap)
 
 
 # -- data render ------------------------------------------------------------------------------------
@@ -183,10 +217,13 @@ def _add_render(subparsers) -> None:
 
 def _run_symbolic(args) -> int:
     """`coconut-lm data symbolic`."""
+    excluded = load_graph_keys(args.exclude)
     for source, target in zip(args.input, args.out, strict=True):
         records = convert_file(source, args.seed, args.symbols)
-        write_json(target, records, indent=None)
-        print(f"{source}: {len(records)} records -> {target}")
+        kept = [r for r in records if graph_key(r) not in excluded]
+        write_json(target, kept, indent=None)
+        dropped = f" ({len(records) - len(kept)} left out: their graphs are in --exclude)" if excluded else ""
+        print(f"{source}: {len(kept)} records -> {target}{dropped}")
     if args.tokenizer:
         path = build_tokenizer(args.tokenizer, args.symbols, args.newline_tokens)
         print(f"tokenizer ({len(vocabulary(args.symbols))} tokens) -> {path}")
@@ -209,6 +246,9 @@ def _add_symbolic(subparsers) -> None:
         help="keep a token for each newline (steps separated; decodes the text exactly, but small models learn slowly)",
     )
     p.add_argument("--seed", type=int, default=0, help="seeds the node symbols and the edge order")
+    p.add_argument(
+        "--exclude", nargs="*", default=[], help="leave out records whose graph, under any names, is in these files"
+    )
     p.set_defaults(func=_run_symbolic_checked)
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from coconut_lm.cli import main
 from coconut_lm.data.datasets import prosqa
+from coconut_lm.data.datasets.graph_identity import graph_key
 from coconut_lm.data.datasets.prosqa import (
     CONCEPT_NAMES,
     ENTITY_NAMES,
@@ -93,13 +94,18 @@ def test_sample_graph_is_a_dag_in_creation_order():
         assert touched == set(range(num_nodes))  # isolated nodes were dropped
 
 
-def test_splits_have_no_duplicate_questions():
-    # tiny graphs repeat often, so dedup really has work to do here
+def test_splits_share_no_graph_and_repeat_no_question():
+    # tiny graphs repeat often (under other names), so both checks really have work to do here
     tiny = ProsQAConfig(min_nodes=5, max_nodes=6, min_path=1, max_path=2)
-    splits = generate_splits([60, 20, 20], seed=0, config=tiny)
-    keys = [question_key(r["question"]) for split in splits for r in split]
-    assert [len(s) for s in splits] == [60, 20, 20]
-    assert len(set(keys)) == len(keys)
+    train, valid, test = generate_splits([200, 20, 20], seed=0, config=tiny)
+    assert [len(s) for s in (train, valid, test)] == [200, 20, 20]
+    questions = [question_key(r["question"]) for split in (train, valid, test) for r in split]
+    assert len(set(questions)) == len(questions)
+    train_graphs = [graph_key(r) for r in train]
+    assert len(set(train_graphs)) < len(train_graphs)  # training may repeat a graph under other names
+    held_out = [graph_key(r) for r in valid + test]
+    assert len(set(held_out)) == len(held_out)  # held-out graphs are all different
+    assert not set(held_out) & set(train_graphs)  # and none is trained on, under any names
 
 
 def test_question_key_ignores_sentence_order():
@@ -114,15 +120,15 @@ def test_too_few_distinct_questions_raises(monkeypatch):
     same = generate_prosqa(1, seed=0)[0]
     monkeypatch.setattr(prosqa, "generate_example", lambda rng, config: same)
     monkeypatch.setattr(prosqa, "MAX_DUPLICATES", 20)
-    with pytest.raises(RuntimeError, match="distinct questions"):
+    with pytest.raises(RuntimeError, match="repeated a graph or a question"):
         generate_prosqa(2, seed=0)
 
 
-def test_exclude_questions():
+def test_exclude_graphs():
     tiny = ProsQAConfig(min_nodes=5, max_nodes=6, min_path=1, max_path=2)
     first = generate_prosqa(30, seed=0, config=tiny)
-    again = generate_prosqa(30, seed=0, config=tiny, exclude={r["question"] for r in first})
-    assert not {question_key(r["question"]) for r in first} & {question_key(r["question"]) for r in again}
+    again = generate_splits([30, 10], seed=0, config=tiny, exclude={graph_key(r) for r in first})
+    assert not {graph_key(r) for r in first} & {graph_key(r) for split in again for r in split}
 
 
 @pytest.mark.parametrize(
@@ -190,9 +196,8 @@ def test_cli_splits_with_exclude(tmp_path):
     assert main(args) == 0
     files = {name: json.loads((out / f"{name}.json").read_text()) for name in ("train", "valid", "test")}
     assert [len(files[n]) for n in ("train", "valid", "test")] == [20, 5, 5]
-    questions = [r["question"] for rows in files.values() for r in rows]
-    questions += [r["question"] for r in json.loads(base.read_text())]
-    assert len(set(questions)) == len(questions)
+    graphs = {graph_key(r) for rows in files.values() for r in rows}
+    assert not graphs & {graph_key(r) for r in json.loads(base.read_text())}
 
 
 def test_cli_argument_errors(tmp_path):

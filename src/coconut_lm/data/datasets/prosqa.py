@@ -32,12 +32,11 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
+from coconut_lm.data.datasets.graph_identity import GraphKey, graph_key
 from coconut_lm.data.datasets.prosqa_stats import bfs_counts, children_lists
 from coconut_lm.options import Int, doc, settings
 
@@ -63,7 +62,8 @@ MAX_ATTEMPTS = 100_000
 """Graphs drawn for one example before giving up (the settings then admit no question)."""
 
 MAX_DUPLICATES = 10_000
-"""Duplicate questions in a row before concluding the settings admit no more distinct ones."""
+"""Rejected draws in a row (a graph already held out, or a repeated question) before concluding the settings
+admit no more."""
 
 
 @settings
@@ -259,43 +259,53 @@ def question_key(question: str) -> tuple:
 
 
 def generate_splits(
-    sizes: Sequence[int], seed: int, config: ProsQAConfig | None = None, exclude: Iterable[str] = ()
+    sizes: Sequence[int], seed: int, config: ProsQAConfig | None = None, exclude: Iterable[GraphKey] = ()
 ) -> list[list[dict]]:
-    """Generate several splits at once with no question repeated within or across them.
+    """Generate a training split (`sizes[0]`) and held-out splits (`sizes[1:]`) that share no graph.
 
-    Duplicates are judged by `question_key`. `exclude` holds questions that must not be
-    produced (e.g. those of existing files).
+    Held out means unseen up to renaming (`graph_key`): no graph of a held-out split appears in
+    the training split or in another held-out split, under any names. The held-out splits are
+    drawn first, straight from the generator, so they follow its distribution; the training
+    split is drawn after them and skips their graphs. Within the training split a graph may recur
+    under other names (the generator's own distribution), but no question repeats
+    (`question_key`). `exclude` holds graphs that no split may contain (those of existing files:
+    `load_graph_keys`).
     """
     config = config or ProsQAConfig()
     rng = random.Random(seed)
-    seen = {question_key(q) for q in exclude}
-    splits: list[list[dict]] = []
-    for size in sizes:
-        split: list[dict] = []
-        duplicates = 0
-        while len(split) < size:
-            example = generate_example(rng, config)
-            key = question_key(example["question"])
-            if key in seen:
-                duplicates += 1
-                if duplicates > MAX_DUPLICATES:
-                    raise RuntimeError(f"only {len(seen)} distinct questions found with {config}")
-                continue
-            seen.add(key)
-            split.append(example)
-            duplicates = 0
-        splits.append(split)
-    return splits
+    taken = set(exclude)  # graphs that no later draw may use
+    held_out = [_draw(rng, config, size, taken) for size in sizes[1:]]
+    return [_draw(rng, config, sizes[0], taken, questions=set()), *held_out] if sizes else []
 
 
-def generate_prosqa(num: int, seed: int, config: ProsQAConfig | None = None, exclude: Iterable[str] = ()) -> list[dict]:
-    """`num` ProsQA examples (distinct questions), deterministic for a given seed and config."""
+def _draw(
+    rng: random.Random, config: ProsQAConfig, size: int, taken: set[GraphKey], questions: set[tuple] | None = None
+) -> list[dict]:
+    """`size` examples whose graphs are not in `taken`. A held-out split (`questions` None) adds its
+    graphs to `taken`; a training split only refuses to repeat a question (`questions` collects them)."""
+    split: list[dict] = []
+    rejected = 0
+    while len(split) < size:
+        example = generate_example(rng, config)
+        key = graph_key(example)
+        question = question_key(example["question"])
+        if key in taken or (questions is not None and question in questions):
+            rejected += 1
+            if rejected > MAX_DUPLICATES:
+                raise RuntimeError(f"{MAX_DUPLICATES} draws in a row repeated a graph or a question with {config}")
+            continue
+        if questions is None:
+            taken.add(key)
+        else:
+            questions.add(question)
+        split.append(example)
+        rejected = 0
+    return split
+
+
+def generate_prosqa(
+    num: int, seed: int, config: ProsQAConfig | None = None, exclude: Iterable[GraphKey] = ()
+) -> list[dict]:
+    """`num` ProsQA examples (distinct questions, none of the graphs in `exclude`), deterministic for a given
+    seed and config."""
     return generate_splits([num], seed, config, exclude)[0]
-
-
-def load_questions(paths: Iterable[str | Path]) -> set[str]:
-    """The questions of the given official-format JSON files (for `exclude`)."""
-    questions: set[str] = set()
-    for path in paths:
-        questions.update(r["question"] for r in json.loads(Path(path).read_text(encoding="utf-8")))
-    return questions

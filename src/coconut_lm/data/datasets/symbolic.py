@@ -31,13 +31,13 @@ import random
 from collections import deque
 from pathlib import Path
 
+from coconut_lm.data.datasets.graph_identity import GRAPH_FIELDS
 from coconut_lm.data.tokenizer_training import EOS_TOKEN, save_tokenizer
 from coconut_lm.errors import InputError
 
 EDGE_END, QUESTION, ROOT, ANSWER, NEWLINE = "|", "[Q]", "[R]", "###", "\n"
 DEFAULT_SYMBOLS = 32
 """Node symbols in the vocabulary (the released ProsQA graphs have at most 28 nodes)."""
-GRAPH_FIELDS = ("idx_to_symbol", "edges", "root", "target", "neg_target")
 
 
 def node_symbol(k: int) -> str:
