@@ -11,9 +11,11 @@ it) and the frontier F_k = the nodes at distance k from the root:
   path to the target) is the most / among the 3 most probable frontier nodes; `top1_chance`: the
   same for a uniform pick among the frontier (|correct branches in F_k| / |F_k|, averaged);
 - `entropy`: of the probability renormalised over F_k (nats), and divided by log |F_k|;
-- attention, per layer (heads averaged), from the position that produces thought k to the edge
-  tokens `s t |` of the question: the mean mass per edge into the frontier (distance k-1 to k)
-  against the mean mass per other edge.
+- attention, per layer (heads averaged), from the position that produces thought k (the one right
+  before thought slot k) to the edge tokens `s t |` of the question: the mean mass per edge into
+  the frontier (distance k-1 to k) against the mean mass per other edge. Both columns are read
+  off the prompt's tokens (`thought_columns`, `question_span`), so they hold with or without
+  `<bot>`/`<eot>`, a BOS token or a newline token after the question, and any left padding.
 
 Questions whose frontier at k is empty are left out at that k; `top1`/`top3` count only the k up
 to the answer's depth. Needs one token per node: data made by `coconut-lm data symbolic`.
@@ -126,6 +128,36 @@ def _node_tokens(record: dict, tokenizer) -> list[int]:
     return ids
 
 
+def thought_columns(input_ids: torch.Tensor, latent_id: int) -> torch.Tensor:
+    """(B, K) columns of the positions that produce thoughts 1..K in (B, T) padded prompts: the
+    column right before each `latent_id` slot, whose last hidden state is fed in at the slot.
+
+    >>> thought_columns(torch.tensor([[0, 5, 6, 9, 9]]), latent_id=9)
+    tensor([[2, 3]])
+    """
+    is_slot = input_ids == latent_id  # (B, T)
+    counts = is_slot.sum(1)  # (B,)
+    if bool((counts != counts[0]).any()):
+        raise InputError(f"the prompts of one batch have different thought counts: {counts.tolist()}")
+    columns = is_slot.nonzero()[:, 1].view(input_ids.shape[0], int(counts[0])) - 1  # (B, K), row-major order
+    if bool((columns < 0).any()):
+        raise InputError("a thought slot in column 0 has no position before it")
+    return columns
+
+
+def question_span(prompt: list[int], plain: list[int]) -> range | None:
+    """Indices of the question's own tokens `plain` (encoded without special tokens) in `prompt`:
+    the last occurrence, so specials or padding before it and a newline, `<bot>` or slots after
+    it do not matter; None when `prompt` does not contain them.
+
+    >>> question_span([0, 7, 8, 9, 3], [7, 8, 9])
+    range(1, 4)
+    """
+    n = len(plain)
+    starts = range(len(prompt) - n, -1, -1) if n else range(0)
+    return next((range(s, s + n) for s in starts if prompt[s : s + n] == plain), None)
+
+
 def _edge_columns(record: dict, start: int) -> tuple[list[list[int]], list[tuple[int, int]]]:
     """Columns of each `s t |` triple of the question (from column `start`) and its graph edge."""
     words = record["question"].split()
@@ -139,9 +171,20 @@ def _edge_columns(record: dict, start: int) -> tuple[list[list[int]], list[tuple
     return columns, edges
 
 
+def _question_edges(record: dict, i: int, prompt: list[int], width: int, tokenizer) -> tuple:
+    """`_edge_columns` of record `i` in its prompt, left-padded to `width` columns."""
+    plain = tokenizer.encode(record["question"], add_special_tokens=False)
+    if len(plain) != len(record["question"].split()):
+        raise InputError(f"record {i}: the question is not one token per word (symbolic data needed)")
+    span = question_span(prompt, plain)
+    if span is None:
+        raise InputError(f"record {i}: the question's tokens are not found in its prompt")
+    return _edge_columns(record, width - len(prompt) + span.start)
+
+
 @torch.no_grad()
 def _forward(am: AnalysisModel, prompts: list[list[int]]):
-    """Thoughts (B, K, H), attentions per layer (B, heads, T, T) and the padded width T."""
+    """Thoughts (B, K, H), attentions per layer (B, heads, T, T) and the padded prompts (B, T)."""
     batch = collate_prompts(prompts, am.ids.pad)
     input_ids, mask = batch["input_ids"].to(am.device), batch["attention_mask"].to(am.device)  # (B, T)
     positions = positions_from_mask(mask)
@@ -153,7 +196,7 @@ def _forward(am: AnalysisModel, prompts: list[list[int]]):
         out = base(inputs_embeds=run.inputs_embeds, attention_mask=mask, position_ids=positions, output_attentions=True)
     finally:
         base.set_attn_implementation(previous)
-    return run.thoughts, out.attentions, input_ids.shape[1]
+    return run.thoughts, out.attentions, input_ids.cpu()
 
 
 @torch.no_grad()
@@ -169,8 +212,9 @@ def analyze_frontier(am: AnalysisModel, records: list[dict], batch_size: int = 3
     num_layers = 0
     for group in batch_ranges(len(records), batch_size):
         prompts = [am.forced_prompt(questions[i], k_max) for i in group]
-        thoughts, attentions, width = _forward(am, prompts)
+        thoughts, attentions, input_ids = _forward(am, prompts)
         num_layers = len(attentions)
+        producers = thought_columns(input_ids, am.slot_id).tolist()  # (B, K)
         probs = F.softmax(head(thoughts).float(), dim=-1)  # (B, K, V)
         for b, i in enumerate(group):
             record = records[i]
@@ -179,10 +223,7 @@ def analyze_frontier(am: AnalysisModel, records: list[dict], batch_size: int = 3
             tokens = _node_tokens(record, am.tokenizer)
             depth = distances(record["edges"], record["root"])
             correct = correct_branches(record["edges"], record["root"], record["target"])
-            plain = am.tokenizer.encode(record["question"], add_special_tokens=False)
-            start = width - len(prompts[b]) + len(questions[i]) - len(plain) - 1  # after specials; "\n" ends it
-            columns, edges = _edge_columns(record, start)
-            bot = width - k_max - 2  # <bot> column; thought k is produced at column bot + k - 1
+            columns, edges = _question_edges(record, i, prompts[b], input_ids.shape[1], am.tokenizer)
             per_node = probs[b][:, tokens].tolist()  # (K, nodes)
             for k in range(1, k_max + 1):
                 node_probs = dict(enumerate(per_node[k - 1]))
@@ -192,7 +233,7 @@ def analyze_frontier(am: AnalysisModel, records: list[dict], batch_size: int = 3
                 rows[k].append(metrics)
                 into = [depth.get(s) == k - 1 and depth.get(t) == k for s, t in edges]
                 for layer, weights in enumerate(attentions):
-                    row = weights[b, :, bot + k - 1].float().mean(0)  # (T,): heads averaged
+                    row = weights[b, :, producers[b][k - 1]].float().mean(0)  # (T,): heads averaged
                     attention.setdefault((k, layer), []).append(edge_attention(row, columns, into))
     report = FrontierReport(k_max, num_layers)
     for k in range(1, k_max + 1):

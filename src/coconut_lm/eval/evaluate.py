@@ -9,6 +9,9 @@ the decoded prompt + generation with special tokens skipped:
     >>> extract_answer("Is Tom a wumpus?\\n### Tom is a wumpus.")
     'Tom is a wumpus.'
 
+For binary-choice data (ProsQA and its symbolic form) the result also has the accuracy with the
+answer restricted to the two candidates after the model's own chain (`eval.candidates`).
+
 Generated tokens per question count the continuous thoughts too (as the paper's Table 1): the
 thoughts of the prompt plus the new tokens up to and including the first EOS. Forward passes
 are those of the generation batch the question was in (with batch size 1: its own). Questions
@@ -28,6 +31,7 @@ from coconut_lm.data.batching import describe_example, load_split
 from coconut_lm.data.collate import collate_prompts
 from coconut_lm.data.curriculum import build_prompt
 from coconut_lm.errors import InputError
+from coconut_lm.eval.candidates import candidate_choices
 from coconut_lm.model.stop_head import WEIGHTS as STOP_HEAD_FILE
 from coconut_lm.model.stop_head import StopHead
 from coconut_lm.run import checkpoint as ckpt
@@ -64,8 +68,11 @@ class EvalResult:
     num_questions: int
     predictions: list[dict] = field(default_factory=list)
     mean_thoughts: float = 0.0
+    candidate_accuracy: float | None = None
+    """Binary-choice data only: the answer restricted to the two candidates (`eval.candidates`)."""
 
     def metrics(self, prefix: str = "eval/") -> dict:
+        restricted = {} if self.candidate_accuracy is None else {f"{prefix}candidate_accuracy": self.candidate_accuracy}
         return {
             f"{prefix}accuracy": self.accuracy,
             f"{prefix}cot_exact_match": self.cot_exact_match,
@@ -74,6 +81,7 @@ class EvalResult:
             f"{prefix}forward_passes_per_question": self.forward_passes_per_question,
             f"{prefix}mean_thoughts": self.mean_thoughts,
             f"{prefix}num_questions": self.num_questions,
+            **restricted,
         }
 
 
@@ -204,6 +212,7 @@ def _generate_batch(
                 "num_thoughts": int(out.num_thoughts[b]),
                 "new_tokens": int(out.num_thoughts[b]) + n_new[b],
                 "forward_passes": int(out.num_forward_passes),
+                "new_ids": new[b].tolist(),
             }
         )
     return rows, seconds, input_ids.shape[0]
@@ -237,7 +246,10 @@ def evaluate(
                 model, tokenizer, [prompts[i] for i in idx], ids, max_new_tokens, env.device, adaptive
             )
             seconds += secs
-            for i, row in zip(idx, batch_rows):
+            examples = [split.examples[i] for i in idx]
+            generations = [row.pop("new_ids") for row in batch_rows]
+            choices = candidate_choices(model, tokenizer, ids, [prompts[i] for i in idx], generations, examples)
+            for i, row, choice in zip(idx, batch_rows, choices):
                 example = split.examples[i]
                 prediction, correct, cot_match = _score(row.pop("text"), row["output"], example)
                 rows.append(
@@ -248,6 +260,7 @@ def evaluate(
                         "prediction": prediction,
                         "correct": correct,
                         "cot_match": cot_match,
+                        "candidate_correct": choice,
                         **row,
                     }
                 )
@@ -256,6 +269,7 @@ def evaluate(
     rows = sorted((r for part, _ in gathered for r in part), key=lambda r: r["idx"])
     total_seconds = sum(s for _, s in gathered)
     n = max(len(rows), 1)
+    binary = [r["candidate_correct"] for r in rows if r["candidate_correct"] is not None]
     return EvalResult(
         accuracy=sum(r["correct"] for r in rows) / n,
         cot_exact_match=sum(r["cot_match"] for r in rows) / n,
@@ -265,6 +279,7 @@ def evaluate(
         num_questions=len(rows),
         predictions=rows,
         mean_thoughts=sum(r["num_thoughts"] for r in rows) / n,
+        candidate_accuracy=sum(binary) / len(binary) if binary else None,
     )
 
 
