@@ -46,7 +46,11 @@ def test_render_matches_the_official_rows(tmp_path, prosqa40, prompts):
         stage=7,
     )
     keys = ["idx", "input_ids"] if prompts else ["idx", "input_ids", "labels"]
-    assert got == [{k: r[k] for k in keys} for r in expected]
+    assert [{k: r[k] for k in keys} for r in got] == [{k: r[k] for k in keys} for r in expected]
+    first = got[0]  # and as text: the decoded sequence, thoughts marked, and the tokens the loss is on
+    assert "<|latent|>" in first["text"]
+    if not prompts:
+        assert first["target"] and first["text"].endswith(first["target"])
 
 
 def test_render_function_with_pause_and_mixing(tmp_path, prosqa40):

@@ -41,10 +41,14 @@ def test_sentences_keep_decimals_together():
 
 def test_equations_and_regex():
     assert split_steps(CHAIN, "equations") == ["<<48/2=24>>", "<<48+24=72>>"]
-    assert split_steps(CHAIN, r"regex:<<([^>]*)>>") == ["48/2=24", "48+24=72"]  # the group when there is one
-    assert split_steps("a=1; b=2; c", "regex:[a-z]=\\d") == ["a=1", "b=2"]
-    with pytest.raises(InputError, match="not a regular expression"):
-        split_steps("x", "regex:(")
+    assert split_steps(CHAIN, r"match:<<([^>]*)>>") == ["48/2=24", "48+24=72"]  # the group when there is one
+    assert split_steps("a=1; b=2; c", "match:[a-z]=\\d") == ["a=1", "b=2"]
+    assert split_steps("First. Second. Third", r"regex:\. ") == ["First", "Second", "Third"]  # cut at matches
+    assert split_steps("a;;b ; c;", "regex:;") == ["a", "b", "c"]  # empty pieces dropped
+    assert split_steps("abc", "regex:x*") == ["abc"]  # empty matches cut nothing
+    for bad in ("regex:(", "match:("):
+        with pytest.raises(InputError, match="not a regular expression"):
+            split_steps("x", bad)
     with pytest.raises(InputError, match="expected one of lines, sentences, equations, regex:PATTERN"):
         convert([], "q", "c", "a", "words")
 
@@ -67,6 +71,24 @@ def test_convert_with_the_answer_in_the_chain_field():
     ]
     stats = statistics_of(examples, failed, len(records))
     assert stats["examples"] == 1 and stats["left_out"] == 4 and stats["steps_per_example"]["histogram"] == {2: 1}
+
+
+def test_answer_after_reads_the_chain_field_when_no_answer_field_is_given(tmp_path, capsys):
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps([{"question": "Q", "solution": "<<2*3=6>> then <<6+1=7>>\n#### 7"}]))
+    out = tmp_path / "out.json"
+    argv = ["data", "steps", "--input", str(source), "--chain-field", "solution", "--answer-after", "####"]
+    assert main([*argv, "--split", "equations", "--out", str(out)]) == 0
+    assert json.loads(out.read_text()) == [{"question": "Q", "steps": ["<<2*3=6>>", "<<6+1=7>>"], "answer": "7"}]
+
+
+def test_no_record_converted_is_an_error_and_writes_nothing(tmp_path):
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps([{"question": "Q", "chain": "x"}]))
+    out = tmp_path / "out.json"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["data", "steps", "--input", str(source), "--split", "lines", "--out", str(out)])
+    assert exit_info.value.code == 2 and not out.exists()
 
 
 def test_cli_on_json_lines(tmp_path, capsys):

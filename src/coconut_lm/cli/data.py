@@ -270,6 +270,9 @@ def _run_steps(args) -> int:
         records, args.question_field, args.chain_field, args.answer_field, args.split, args.answer_after
     )
     stats = statistics_of(examples, failed, len(records))
+    if not examples:
+        reason = failed[0]["reason"] if failed else "the input has no records"
+        raise InputError(f"{args.input or args.hub}: no record converted (record 0: {reason}); nothing written")
     out = Path(args.out)
     write_json(out, examples, indent=None)
     write_json(out.with_suffix(".stats.json"), stats)
@@ -287,8 +290,12 @@ def _add_steps(subparsers) -> None:
     p.add_argument("--hub-split", default="train", help="its split (default: train)")
     p.add_argument("--question-field", default="question")
     p.add_argument("--chain-field", default="chain")
-    p.add_argument("--answer-field", default="answer")
+    p.add_argument("--answer-field", help="default: answer; with --answer-after and no --answer-field, the chain field")
     p.add_argument("--answer-after", help="the answer is the text after the last occurrence of this marker")
-    p.add_argument("--split", required=True, help="lines, sentences, equations or regex:PATTERN")
+    p.add_argument(
+        "--split",
+        required=True,
+        help="lines, sentences, equations, regex:PATTERN (cut at its matches) or match:PATTERN (each match a step)",
+    )
     p.add_argument("--out", required=True, help="output JSON file (the project's schema)")
     p.set_defaults(func=_run_steps)

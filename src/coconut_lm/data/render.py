@@ -4,7 +4,9 @@ file at one stage, for inspection and for comparison with the official code.
     coconut-lm data render --data valid.json --tokenizer tok/ --method coconut --stage 2 \\
         --c-thought 1 --max-latent-stage 6 --out stage2.jsonl
 
-Each output line is `{"idx", "input_ids", "labels"}` (or `{"idx", "input_ids"}` with `--prompts`).
+Each output line is `{"idx", "text", "target", "input_ids", "labels"}`: `text` is the sequence
+decoded with its special tokens (`<|latent|>` marks a thought), `target` the tokens the loss is on
+(`labels` other than -100). With `--prompts`: `{"idx", "text", "input_ids"}`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import random
 from pathlib import Path
 
+from coconut_lm.constants import IGNORE_INDEX
 from coconut_lm.data.curriculum import build_prompt, build_sequence
 from coconut_lm.data.methods import CurriculumConfig, Method
 from coconut_lm.data.schema import load_examples
@@ -36,10 +39,15 @@ def render_rows(
     rows = []
     for example in tokenize_examples(examples, tokenizer):
         if prompts:
-            rows.append({"idx": example.idx, "input_ids": build_prompt(example, stage, method, options, ids)})
+            prompt = build_prompt(example, stage, method, options, ids)
+            rows.append({"idx": example.idx, "text": tokenizer.decode(prompt), "input_ids": prompt})
         else:
             seq = build_sequence(example, stage, method, options, ids, rng)
-            rows.append({"idx": example.idx, "input_ids": seq.input_ids, "labels": seq.labels})
+            target = tokenizer.decode([t for t in seq.labels if t != IGNORE_INDEX])
+            text = tokenizer.decode(seq.input_ids)
+            rows.append(
+                {"idx": example.idx, "text": text, "target": target, "input_ids": seq.input_ids, "labels": seq.labels}
+            )
     return rows
 
 

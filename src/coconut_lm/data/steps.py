@@ -8,13 +8,15 @@ splitter says where one step ends:
 - `sentences`: one step per sentence (a `.`, `!` or `?` followed by white space and a capital,
   digit or opening bracket/quote ends a sentence; decimals such as 3.5 do not);
 - `equations`: the `<<...>>` calculator annotations of GSM8k-style chains, in order;
-- `regex:PATTERN`: every match of PATTERN (its first group when it has one).
+- `regex:PATTERN`: cut at every match of PATTERN (the matches are dropped), e.g. `regex:\\. `;
+- `match:PATTERN`: every match of PATTERN is a step (its first group when it has one).
 
     coconut-lm data steps --input train.jsonl --question-field question --chain-field answer \\
         --answer-field answer --answer-after '####' --split equations --out train.json
 
-With `--answer-after MARK`, the answer is the text after the last MARK of the answer field, and
-when the chain comes from the same field, the chain is the text before it. Examples whose chain
+With `--answer-after MARK`, the answer is the text after the last MARK of the answer field (of
+the chain field when no `--answer-field` is given), and when the chain comes from the same field,
+the chain is the text before it. Examples whose chain
 gives no step, or whose fields are missing or empty, are left out and reported with the reason;
 the statistics (steps per example) are printed and written beside the output (`.stats.json`).
 `--hub NAME` reads a Hugging Face dataset instead of a file (needs `pip install datasets` and
@@ -32,7 +34,7 @@ from pathlib import Path
 from coconut_lm.data.datasets.gsm8k import EQUATION
 from coconut_lm.errors import InputError
 
-SPLITTERS = ("lines", "sentences", "equations", "regex:PATTERN")
+SPLITTERS = ("lines", "sentences", "equations", "regex:PATTERN", "match:PATTERN")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'\[])")
 
 
@@ -45,6 +47,13 @@ def split_steps(chain: str, how: str) -> list[str]:
     if how == "equations":
         return EQUATION.findall(chain)
     if how.startswith("regex:"):
+        pieces, start = [], 0
+        for m in compile_pattern(how).finditer(chain):
+            if m.end() > m.start():  # an empty match cuts nothing
+                pieces.append(chain[start : m.start()])
+                start = m.end()
+        return [s.strip() for s in [*pieces, chain[start:]] if s.strip()]
+    if how.startswith("match:"):
         pattern = compile_pattern(how)
         found = [m.group(1) if pattern.groups else m.group(0) for m in pattern.finditer(chain)]
         return [s.strip() for s in found if s.strip()]
@@ -53,7 +62,7 @@ def split_steps(chain: str, how: str) -> list[str]:
 
 def compile_pattern(how: str) -> re.Pattern:
     try:
-        return re.compile(how.removeprefix("regex:"))
+        return re.compile(how.split(":", 1)[1])
     except re.error as e:
         raise InputError(f"--split {how!r}: not a regular expression ({e})") from None
 
@@ -84,12 +93,17 @@ def convert(
     records: list,
     question_field: str,
     chain_field: str,
-    answer_field: str,
+    answer_field: str | None,
     how: str,
     answer_after: str | None = None,
 ) -> tuple[list[dict], list[dict]]:
-    """(examples in the project's schema, [{index, reason}] of the records left out)."""
-    if how.startswith("regex:"):
+    """(examples in the project's schema, [{index, reason}] of the records left out).
+
+    `answer_field` None: "answer", or with `answer_after` the chain field (the answer follows the
+    marker at the end of the chain, as in GSM8k's original `answer` field)."""
+    if answer_field is None:
+        answer_field = chain_field if answer_after is not None else "answer"
+    if how.startswith(("regex:", "match:")):
         compile_pattern(how)  # a bad pattern is the user's error, not each record's
     elif how not in SPLITTERS:
         split_steps("", how)
