@@ -53,13 +53,13 @@ def test_a_run_is_claimed_once_and_a_dead_workers_claim_is_taken_over(run, tmp_p
     folder = tmp_path / "coconut_s0"
     assert run.claim(folder)
     assert run.claim(folder)  # this process holds it
-    (folder / "claim").write_text(str(os.getppid()))  # a live other process
+    folder.with_name(folder.name + ".claim").write_text(str(os.getppid()))  # a live other process
     assert not run.claim(folder)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (folder / "claim").write_text(str(dead.pid))
+    folder.with_name(folder.name + ".claim").write_text(str(dead.pid))
     assert run.claim(folder)
-    assert (folder / "claim").read_text() == str(os.getpid())
+    assert folder.with_name(folder.name + ".claim").read_text() == str(os.getpid())
 
 
 def test_every_method_has_a_paper_figure_for_both_data_sets(run):

@@ -461,13 +461,49 @@ def run_one(name: str, method: str, seed: int, results: dict) -> None:
         "mean_new_tokens": result.mean_new_tokens,
         "valid_accuracy": last_valid_accuracy(Path(cfg.run_dir)),
         "accuracy_by_steps": accuracy_by_steps(data["test"], result.predictions),
+        "candidate_accuracy": result.candidate_accuracy,
     }
+    if setting.init_from and setting.init_seed is not None:
+        results[key]["start_seed"] = setting.init_seed
     write_json(Path(cfg.run_dir) / "result.json", results[key])
     path = HERE / "results.json"  # other workers may have added runs since this one started
     on_disk = json.loads(path.read_text()) if path.is_file() else {}
     results.update({k: v for k, v in on_disk.items() if k not in results})
     write_json(path, dict(sorted(results.items())))
     print(f"{key}: accuracy {result.accuracy:.3f}, {minutes:.1f} min", flush=True)
+
+
+def rescore(name: str, results: dict) -> None:
+    """Re-evaluate the last checkpoint of every finished run of a setting whose run folder is here:
+    the accuracy must reproduce; the candidate-restricted accuracy is added."""
+    data = prepare(name, SETTINGS[name])
+    for key in sorted(k for k in results if k.startswith(f"{name}/")):
+        _, method, seed = key.split("/")
+        run_dir = HERE / "runs" / name / f"{method}_{seed}"
+        if not run_dir.is_dir():
+            print(f"{key}: no run folder here, left as it is")
+            continue
+        result = evaluate_checkpoint(str(latest_checkpoint(run_dir)), str(data["test"]), device="cpu")
+        if abs(result.accuracy - results[key]["accuracy"]) > 1e-9:
+            raise SystemExit(f"{key}: accuracy {result.accuracy} now, {results[key]['accuracy']} in results.json")
+        results[key]["candidate_accuracy"] = result.candidate_accuracy
+        print(f"{key}: accuracy {result.accuracy:.3f}, restricted to the candidates {result.candidate_accuracy:.3f}")
+    write_json(HERE / "results.json", dict(sorted(results.items())))
+
+
+def record_demo(folder: Path, seed: int, results: dict) -> None:
+    """Add a finished `coconut-lm demo` (its `demo_summary.json`) to results.json as setting `demo`."""
+    summary = json.loads((folder / "demo_summary.json").read_text())
+    for name, method in (("Coconut", "coconut"), ("CoT", "cot")):
+        metrics = summary["results"][name]
+        results[f"demo/{method}/s{seed}"] = {
+            "accuracy": metrics["accuracy"],
+            "candidate_accuracy": metrics["candidate_accuracy"],
+            "mean_new_tokens": metrics["mean_new_tokens"],
+            "train_minutes": summary["seconds"] / 60,  # the whole demo, both runs side by side
+            "valid_accuracy": summary["validation"][name][-1]["accuracy"],
+        }
+    write_json(HERE / "results.json", dict(sorted(results.items())))
 
 
 def report(results: dict) -> str:
@@ -510,11 +546,17 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     parser.add_argument("--report", action="store_true", help="only write RESULTS.md from results.json")
+    parser.add_argument("--rescore", action="store_true", help="re-evaluate --setting's finished runs (see rescore)")
+    parser.add_argument("--record-demo", type=Path, metavar="FOLDER", help="add a finished demo (of --seeds' first)")
     parser.add_argument("--plot", nargs="+", metavar="SETTING", help="also plot these settings (accuracy.png)")
     args = parser.parse_args()
     path = HERE / "results.json"
     results = json.loads(path.read_text()) if path.is_file() else {}
-    if not args.report:
+    if args.record_demo:
+        record_demo(args.record_demo, args.seeds[0], results)
+    elif args.rescore:
+        rescore(args.setting, results)
+    elif not args.report:
         if args.threads:
             import torch
 

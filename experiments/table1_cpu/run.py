@@ -17,7 +17,7 @@ Each run trains in `<runs>/<method>_s<seed>/` (not committed; `runs/` for ProsQA
 `result.json` exists is skipped, and a killed run resumes from its last checkpoint. The checkpoint
 evaluated is the last one (the method's final stage), for every method. Several workers can share
 the list: start the same command N times (`--threads 1` each on a 2-core machine); each run is
-claimed by one worker (a `claim` file holding its process id; a dead worker's claim is taken over).
+claimed by one worker (a `RUN.claim` file beside it holding its process id; a dead worker's claim is taken over).
 `--shard K/N` instead gives a worker every N-th run from the K-th.
 """
 
@@ -142,8 +142,8 @@ def claim(run_dir: Path) -> bool:
     """Whether this process may train `run_dir`: no live worker has claimed it."""
     import os
 
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / "claim"
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    path = run_dir.with_name(run_dir.name + ".claim")  # beside the run folder: train writes into folders it made
     while True:
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)

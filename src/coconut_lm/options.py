@@ -33,9 +33,10 @@ Bool = Annotated[bool, pydantic.Strict()]
 
 
 def settings(cls: type) -> type:
-    """Make `cls` a settings dataclass: unknown keys are errors when it is validated."""
+    """Make `cls` a settings dataclass: unknown keys, and infinite or NaN floats (`lr: .inf`), are
+    errors when it is validated."""
     cls = dataclasses.dataclass(cls)
-    cls.__pydantic_config__ = pydantic.ConfigDict(extra="forbid")
+    cls.__pydantic_config__ = pydantic.ConfigDict(extra="forbid", allow_inf_nan=False)
     return cls
 
 
@@ -76,6 +77,7 @@ _EXPECTED = {
     "int": "expected int",
     "bool": "expected bool",
     "float": "expected float",
+    "finite": "expected a finite number",
     "string": "expected str",
     "dict": "expected a mapping",
     "list": "expected a list",

@@ -71,3 +71,15 @@ def test_no_markers_refuse_thoughts(tiny_checkpoint, tmp_path) -> None:
     args = [*_args(tiny_checkpoint, tmp_path / "x"), "--no-thought-markers", "--max-thoughts", "2"]
     with pytest.raises(SystemExit, match="k must be 0"):
         main(["analyze", "paths", *args])
+
+
+def test_out_folder_with_files_needs_overwrite(tiny_checkpoint, tmp_path, capsys) -> None:
+    out = tmp_path / "thoughts"
+    out.mkdir()
+    (out / "thoughts.json").write_text("earlier", encoding="utf-8")
+    args = [*_args(tiny_checkpoint, out), "--num", "1", "--num-thoughts", "1"]
+    with pytest.raises(SystemExit, match="already holds files"):
+        main(["analyze", "thoughts", *args])
+    assert (out / "thoughts.json").read_text(encoding="utf-8") == "earlier"
+    assert main(["analyze", "thoughts", *args, "--overwrite"]) == 0
+    assert json.loads((out / "thoughts.json").read_text(encoding="utf-8"))["questions"]

@@ -1,8 +1,9 @@
-"""The symbolic study's committed checkpoints load (manifest checked) and `coconut-lm eval` reads
-them on the first questions of the split they were tested on."""
+"""The symbolic study's committed checkpoints score on their whole test split what results.json
+says, and the README tables are the ones results.json gives (`experiments/symbolic/tables.py`)."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 
 import pytest
@@ -12,17 +13,26 @@ from coconut_lm.eval.evaluate import evaluate_checkpoint
 from tests.paths import REPO
 
 SYMBOLIC = REPO / "experiments" / "symbolic"
-TEST_SPLIT = {  # checkpoint -> its held-out split
-    "cot_stage0_h14_s0": "test.json",
-    "coconut_h16_s0": "test.json",
-    "cot_h16_s0": "test.json",
-    "coconut_m0_s0": "m0_test.json",
-    "cot_m0_s0": "m0_test.json",
-    "coconut_m2_s0": "m2_test.json",
-    "cot_m2_s0": "m2_test.json",
-    "coconut_g1_s0": "paper_test.json",
-    "cot_g1_s0": "paper_test.json",
+TEST_SPLIT = {  # checkpoint -> (its held-out split, its entry in results.json)
+    "cot_stage0_h14_s0": ("test.json", None),
+    "coconut_h16_s0": ("test.json", "h16/coconut/s0"),
+    "cot_h16_s0": ("test.json", "h16/cot/s0"),
+    "coconut_m0_s0": ("m0_test.json", "m0/coconut/s0"),
+    "cot_m0_s0": ("m0_test.json", "m0/cot/s0"),
+    "coconut_m2_s0": ("m2_test.json", "m2/coconut/s0"),
+    "cot_m2_s0": ("m2_test.json", "m2/cot/s0"),
+    "coconut_m2_heldout_s0": ("m2_heldout_test.json", "m2_heldout/coconut/s0"),
+    "cot_m2_heldout_s0": ("m2_heldout_test.json", "m2_heldout/cot/s0"),
+    "coconut_g1_s0": ("paper_test.json", "g1/coconut/s0"),
+    "cot_g1_s0": ("paper_test.json", "g1/cot/s0"),
 }
+
+
+def load_tables_module():
+    spec = importlib.util.spec_from_file_location("symbolic_tables", SYMBOLIC / "tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_every_committed_checkpoint_is_listed():
@@ -30,11 +40,24 @@ def test_every_committed_checkpoint_is_listed():
 
 
 @pytest.mark.parametrize("name", sorted(TEST_SPLIT))
-def test_committed_checkpoint_evaluates(name):
+def test_committed_checkpoint_scores_what_results_json_says(name):
     torch.set_num_threads(1)
-    data = SYMBOLIC / "data" / TEST_SPLIT[name]
-    result = evaluate_checkpoint(str(SYMBOLIC / "checkpoints" / name), str(data), limit=16, device="cpu")
-    assert result.num_questions == 16
-    assert all(re.fullmatch(r"n\d+", row["prediction"].strip()) for row in result.predictions)  # a node each
+    split, key = TEST_SPLIT[name]
+    result = evaluate_checkpoint(str(SYMBOLIC / "checkpoints" / name), str(SYMBOLIC / "data" / split), device="cpu")
+    assert all(re.fullmatch(r"n\d+", row["prediction"].strip()) for row in result.predictions[:16])  # a node each
     if name.startswith("cot"):  # the written chain is scored (one line: no newline tokens)
         assert result.cot_exact_match > 0
+    if key is not None:
+        recorded = load_tables_module().load_results()[key]
+        assert result.num_questions == 500
+        assert abs(result.accuracy - recorded["accuracy"]) <= 0.005
+        if "candidate_accuracy" in recorded:
+            assert abs(result.candidate_accuracy - recorded["candidate_accuracy"]) <= 0.005
+
+
+def test_readme_tables_are_written_from_results_json():
+    tables = load_tables_module()
+    for path in tables.READMES:
+        text = path.read_text()
+        assert tables.render(text) == text, f"{path}: run python experiments/symbolic/tables.py"
+    assert any("<!-- table:" in p.read_text() for p in tables.READMES)

@@ -9,6 +9,7 @@ import pytest
 from coconut_lm.cli import main
 from coconut_lm.data import render
 from coconut_lm.data.schema import DataError
+from coconut_lm.errors import USER_ERROR_STATUS
 from tests.paths import DATA, FIXTURES, require
 
 
@@ -86,3 +87,19 @@ def test_cli_registers_render_under_data():
     )
     assert args.func is data._run_render and args.method.value == "icot"
     assert from_arguments(CurriculumConfig, args).icot_tokens_per_epoch == 8  # flags not given: the defaults
+
+
+def test_render_refuses_special_token_text_with_one_line(tmp_path, capsys):
+    records = [{"question": "Is Tom a wumpus?", "steps": ["Tom is a wumpus."], "answer": "Yes."}] * 3
+    records[1] = dict(records[1], answer="Tom is a <|endoftext|> wumpus.")
+    data, out = tmp_path / "d.json", tmp_path / "out.jsonl"
+    data.write_text(json.dumps(records))
+    argv = ["data", "render", "--data", str(data), "--tokenizer", str(require(FIXTURES / "tokenizer"))]
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--method", "coconut", "--stage", "1", "--out", str(out)])
+    assert exc.value.code == USER_ERROR_STATUS
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"coconut-lm data render: {data}: record 1: field 'answer' holds '<|endoftext|>', a special token"
+    )
+    assert not out.exists()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from coconut_lm.data.schema import DataError, load_examples, validate_examples
+from coconut_lm.data.schema import DataError, load_examples, load_graph_records, validate_examples
 from tests.paths import DATA, require
 
 GOOD = {"question": "Is Tom a wumpus?", "steps": ["Tom is a wumpus."], "answer": "Tom is a wumpus."}
@@ -104,3 +104,10 @@ def test_validate_examples_is_a_value_error_naming_the_source():
     with pytest.raises(ValueError, match=r"^my-source: record 0: field .answer.: is empty$"):  # one problem: one line
         validate_examples([{"question": "q", "steps": [], "answer": ""}], "my-source")
     assert validate_examples([GOOD], "src") == [GOOD]
+
+
+def test_graph_records_of_prosqa_and_of_a_file_without_graphs(tmp_path):
+    assert len(load_graph_records(require(DATA / "prosqa" / "valid.json"))) == 300
+    path = write(tmp_path, "d.json", [GOOD])
+    with pytest.raises(DataError, match=r"d.json: record 0: missing field 'idx_to_symbol' \(a ProsQA-format record"):
+        load_graph_records(path)

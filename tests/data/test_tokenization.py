@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 import torch
@@ -22,10 +23,13 @@ from coconut_lm.data.tokenization import (
     TokenizationMismatchError,
     TokenizedExample,
     add_special_tokens,
+    find_special_text,
     init_new_token_embeddings,
+    special_texts,
     tokenize_example,
     tokenize_examples,
 )
+from coconut_lm.errors import InputError
 from tests.paths import DATA, FIXTURES, require
 
 EXAMPLE = {"question": "Is Tom a wumpus?", "steps": ["Tom is a rempus.", "Every rempus is a wumpus."], "answer": "Yes."}
@@ -174,3 +178,37 @@ def test_init_never_shrinks_a_padded_vocabulary():
 def test_tokenized_example_fields():
     ex = TokenizedExample(idx=0, question=[1], steps=[[2]], answer=[3, 0])
     assert (ex.idx, ex.question, ex.steps, ex.answer) == (0, [1], [[2]], [3, 0])
+
+
+def test_special_texts_are_ours_and_the_tokenizers():
+    tok = word_tokenizer()
+    tok.add_special_tokens({"pad_token": "<pad>", "additional_special_tokens": ["<tool>"]})
+    assert set(special_texts(tok)) == {START_LATENT, END_LATENT, LATENT, PAUSE, "<eos>", "<pad>", "<tool>"}
+    assert find_special_text("a <tool> b", tok) == "<tool>" and find_special_text("a tool b", tok) is None
+
+
+@pytest.mark.parametrize(
+    "field, text, token",
+    [
+        ("question", f"{LATENT}Is Tom a wumpus?", LATENT),  # at the start: once a traceback in training
+        ("question", f"Is Tom {LATENT} a wumpus {LATENT}?", LATENT),
+        ("steps[1]", f"Every rempus is a {START_LATENT}.", START_LATENT),
+        ("answer", "Tom is a <|endoftext|> wumpus.", "<|endoftext|>"),  # the EOS text, once an EOS mid-target
+        ("answer", f"Yes.{PAUSE}", PAUSE),
+    ],
+)
+def test_special_token_text_in_a_record_is_refused(official_tokenizer, field, text, token):
+    bad = dict(EXAMPLE, steps=list(EXAMPLE["steps"]))
+    if field.startswith("steps"):
+        bad["steps"][1] = text
+    else:
+        bad[field] = text
+    expected = f"data.json: record 2: field '{field}' holds '{token}', a special token of the tokenizer"
+    with pytest.raises(InputError, match=re.escape(expected)):
+        tokenize_examples([EXAMPLE, EXAMPLE, bad, EXAMPLE], official_tokenizer, source="data.json")
+
+
+def test_special_texts_split_across_fields_are_not_a_hit(official_tokenizer):
+    # The fast path searches all fields at once: a token's halves in two fields must not match.
+    example = {"question": "Is Tom <|end", "steps": ["oftext|> a wumpus?"], "answer": "Yes."}
+    assert len(tokenize_examples([example], official_tokenizer, check_concat=False)) == 1

@@ -70,3 +70,10 @@ def test_cli(tmp_path, data_file):
     assert main(["tokenizer", "train", "--data", str(data_file), "--vocab-size", "290", "--out", str(out)]) == 0
     tok = AutoTokenizer.from_pretrained(out)
     assert tok.decode(tok.encode("Every wumpus is a yumpus7.")) == "Every wumpus is a yumpus7."
+    before = (out / "tokenizer.json").read_bytes()
+    argv = ["tokenizer", "train", "--data", str(data_file), "--vocab-size", "300", "--out", str(out)]
+    with pytest.raises(SystemExit, match="already holds files"):
+        main(argv)
+    assert (out / "tokenizer.json").read_bytes() == before
+    assert main([*argv, "--overwrite"]) == 0
+    assert (out / "tokenizer.json").read_bytes() != before

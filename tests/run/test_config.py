@@ -84,6 +84,34 @@ def test_errors_name_the_key(tree, message):
         config_from_dict(tree)
 
 
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("training.lr=.inf", "training.lr"),
+        ("training.lr=.nan", "training.lr"),
+        ("training.weight_decay=-.inf", "training.weight_decay"),
+        ("training.max_grad_norm=.inf", "training.max_grad_norm"),
+        ("curriculum.uniform_prob=.nan", "curriculum.uniform_prob"),
+    ],
+)
+def test_non_finite_numbers_are_refused(override, key):
+    with pytest.raises(ConfigError, match=f"^{key}: expected a finite number, got"):
+        config_from_dict({}, [override])
+
+
+@pytest.mark.parametrize("betas", ["[.nan, 0.999]", "[0.9, .inf]", "[0.9, 1.5]", "[0.9]", "[a, b]"])
+def test_betas_are_two_numbers_in_0_1(betas):
+    with pytest.raises(ConfigError, match=r"^training.betas: must be two numbers in \[0, 1\)"):
+        config_from_dict({}, [f"training.betas={betas}"])
+
+
+def test_on_nonfinite_choices():
+    assert config_from_dict({}).training.on_nonfinite == "stop"
+    assert config_from_dict({}, ["training.on_nonfinite=skip_step"]).training.on_nonfinite == "skip_step"
+    with pytest.raises(ConfigError, match="training.on_nonfinite: expected one of: stop, skip_step"):
+        config_from_dict({}, ["training.on_nonfinite=ignore"])
+
+
 def test_bad_override_and_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         load_config(None, ["training.lr"])

@@ -105,3 +105,25 @@ def test_init_coconut_from_cot_checkpoint(make_config, tmp_path):
     torch.save({"base_causallm." + k: v for k, v in coconut.state_dict().items()}, official)
     again = build_model(config_from_dict(make_config(model={"init_from": str(official)}))).model.base_model
     assert torch.equal(again.get_input_embeddings().weight, emb)
+
+
+def test_special_token_text_in_the_training_data_is_refused_before_any_write(make_config, tmp_path, capsys):
+    import json
+
+    from coconut_lm.cli import main
+    from coconut_lm.errors import USER_ERROR_STATUS
+    from tests.train.toy import toy_examples, write_config
+
+    records = toy_examples(8)
+    records[0]["question"] = "<|latent|>" + records[0]["question"]  # at the start: once a traceback
+    data = tmp_path / "bad.json"
+    data.write_text(json.dumps(records))
+    cfg = make_config(data={"train_path": str(data), "val_path": None}, training={"num_epochs": 1})
+    with pytest.raises(SystemExit) as exc:
+        main(["train", str(write_config(tmp_path / "c.yaml", cfg))])
+    assert exc.value.code == USER_ERROR_STATUS
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"coconut-lm train: {data}: record 0: field 'question' holds '<|latent|>', a special token of the tokenizer"
+    )
+    assert not (tmp_path / "run" / "config.yaml").exists()

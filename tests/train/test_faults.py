@@ -15,22 +15,12 @@ from pathlib import Path
 import pytest
 
 from coconut_lm.cli import main
-from coconut_lm.errors import USER_ERROR_STATUS
 from coconut_lm.run import checkpoint as ckpt
+from tests.helpers import fails
 from tests.paths import REPO
 from tests.train.toy import write_config
 
 SMALL = {"data": {"val_path": None}, "training": {"num_epochs": 1}}
-
-
-def fails(argv: list[str], capsys) -> str:
-    """Run the CLI, expect a user error: exit status 2 and exactly one line on stderr."""
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    assert exc.value.code == USER_ERROR_STATUS
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1, lines
-    return lines[0]
 
 
 def trained_run(make_config, tmp_path, epochs: int = 2, data: dict | None = None, **sections) -> Path:
@@ -100,6 +90,17 @@ def test_eval_of_a_damaged_checkpoint_names_the_file(make_config, tmp_path, caps
     weights.write_bytes(weights.read_bytes()[:100])
     line = fails(["eval", str(weights.parent), "--data", str(toy_assets["val"])], capsys)
     assert line.startswith(f"coconut-lm eval: {weights}: 100 bytes")
+
+
+def test_eval_predictions_are_replaced_only_with_overwrite(make_config, tmp_path, capsys, toy_assets):
+    run = trained_run(make_config, tmp_path, epochs=1)
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("earlier\n")
+    argv = ["eval", str(run), "--data", str(toy_assets["val"]), "--max-new-tokens", "2", "--predictions", str(preds)]
+    assert "already exists (give --overwrite to replace it)" in fails(argv, capsys)
+    assert preds.read_text() == "earlier\n"
+    assert main([*argv, "--overwrite"]) == 0
+    assert [json.loads(line)["idx"] for line in preds.read_text().splitlines()] == list(range(6))
 
 
 def test_max_new_tokens_zero_means_zero(make_config, tmp_path, capsys, toy_assets):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from coconut_lm.io import atomic_write
+
 CATEGORY_COLORS = {
     "correct_label": "#7fbf7f",
     "incorrect_label": "#bfbfbf",
@@ -28,9 +30,8 @@ def _pyplot():
 
 def _save(fig, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    atomic_write(path, lambda f: fig.savefig(f, dpi=120, format=path.suffix.lstrip(".") or "png"))
     _pyplot().close(fig)
     return path
 

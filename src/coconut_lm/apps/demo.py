@@ -27,9 +27,10 @@ from coconut_lm.analysis.plots import plot_validation_curve
 from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
 from coconut_lm.data.tokenizer_training import train_tokenizer
 from coconut_lm.eval.evaluate import evaluate_checkpoint
-from coconut_lm.io import write_json
+from coconut_lm.io import atomic_write_text, write_json
 from coconut_lm.options import Int, doc, settings
 from coconut_lm.run import checkpoint as ckpt
+from coconut_lm.run import run_folder
 from coconut_lm.run.config import config_from_dict
 from coconut_lm.train.trainer import train
 
@@ -149,12 +150,15 @@ def run_demo(cfg: DemoConfig) -> dict:
 
     start = time.time()
     out = Path(cfg.out)
+    # `out` is the run folder too: a folder of something else is refused before anything is written.
+    run_folder.check_run_dir(out, own=("data", "tokenizer", "demo.yaml"))
     data = make_data(cfg, out / "data")
     tokenizer_dir = out / "tokenizer"
     if not (tokenizer_dir / "tokenizer.json").is_file():
         train_tokenizer([data["train"]], cfg.vocab_size, tokenizer_dir)
     run = run_config(cfg, data, tokenizer_dir)
-    (out / "demo.yaml").write_text(run.to_yaml())
+    atomic_write_text(out / "demo.yaml", run.to_yaml())
+    atomic_write_text(out / run_folder.RUN_CONFIG_FILE, run.to_yaml())  # makes `out` a run folder
     logger.info("data, tokenizer and config in %s; training %d epochs ...", out, run.training.num_epochs)
     train(run, device="cpu")
 

@@ -19,13 +19,16 @@ def _common(parser: argparse.ArgumentParser, batch_size: int) -> None:
     parser.add_argument("--data", required=True, help="examples (JSON list or JSON Lines)")
     parser.add_argument("--num", type=int, help="only the first N questions")
     parser.add_argument("--batch-size", type=int, default=batch_size, help="questions per forward batch")
-    parser.add_argument("--out", required=True, help="output folder for the JSON and PNG files")
+    parser.add_argument("--out", required=True, help="output folder for the JSON and PNG files (new or empty)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the files of an --out folder that has some")
     parser.add_argument("--device", help="cpu (default), cuda, ...")
 
 
 def _load(args: argparse.Namespace, question_only: bool = False):
     from coconut_lm.analysis.checkpoint_io import load_analysis_model, load_records
+    from coconut_lm.io import check_output_folder
 
+    check_output_folder(args.out, overwrite=args.overwrite)  # before the long work
     am = load_analysis_model(args.checkpoint, args.device, question_only=question_only)
     return am, load_records(args.data, args.num)
 

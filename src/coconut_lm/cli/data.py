@@ -21,10 +21,11 @@ from coconut_lm.data.datasets.graph_identity import file_graph_keys, graph_key, 
 from coconut_lm.data.datasets.gsm8k import CONVERTERS, SPLITS, download
 from coconut_lm.data.datasets.prontoqa import build_prontoqa
 from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_prosqa, generate_splits
-from coconut_lm.data.datasets.prosqa_stats import file_stats, format_stats, stats_json
+from coconut_lm.data.datasets.prosqa_stats import dataset_stats, format_stats, stats_json
 from coconut_lm.data.datasets.symbolic import DEFAULT_SYMBOLS, build_tokenizer, convert_file, vocabulary
 from coconut_lm.data.methods import CurriculumConfig, Method
 from coconut_lm.data.render import render
+from coconut_lm.data.schema import load_graph_records
 from coconut_lm.data.steps import convert, format_statistics, hub_records, read_records, statistics_of
 from coconut_lm.errors import InputError
 from coconut_lm.io import write_json
@@ -134,7 +135,7 @@ def _run_prosqa(args) -> int:
 
 def _run_stats(args) -> int:
     """`coconut-lm data stats`: Table-2 statistics of a ProsQA-format file."""
-    stats = file_stats(args.file)
+    stats = dataset_stats(load_graph_records(args.file))  # a malformed record: one line naming it
     print(stats_json(stats) if args.json else format_stats(stats))
     return 0
 
@@ -151,7 +152,7 @@ def _add_prosqa(subparsers) -> None:
     add_arguments(gen, ProsQAConfig)
     gen.set_defaults(func=_run_prosqa)
     stats = subparsers.add_parser("stats", help="graph statistics of a ProsQA-format file (Table 2)")
-    stats.add_argument("file", help="ProsQA-format JSON file")
+    stats.add_argument("file", help="ProsQA-format JSON file (or JSON Lines, .jsonl)")
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
     stats.set_defaults(func=_run_stats)
 

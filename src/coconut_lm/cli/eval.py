@@ -11,26 +11,20 @@ import argparse
 import dataclasses
 import json
 
+from coconut_lm.options import add_arguments, from_arguments
+
 
 def run_eval(args: argparse.Namespace) -> int:
     import os
 
     from coconut_lm.eval.evaluate import evaluate_checkpoint
-    from coconut_lm.io import write_jsonl
+    from coconut_lm.eval.settings import EvalSettings
+    from coconut_lm.io import check_target, write_jsonl
 
-    result = evaluate_checkpoint(
-        args.checkpoint,
-        args.data,
-        num_thoughts=args.num_thoughts,
-        stage=args.stage,
-        max_new_tokens=args.max_new_tokens,
-        batch_size=args.batch_size,
-        limit=args.limit,
-        device=args.device,
-        too_long=args.too_long,
-        thoughts=args.thoughts,
-        jacobi_iterations=args.jacobi_iterations,
-    )
+    settings = from_arguments(EvalSettings, args)  # every flag's range, before anything is loaded
+    if args.predictions:  # before the long work: a link, a device, an existing file, no permission
+        check_target(args.predictions, overwrite=args.overwrite)
+    result = evaluate_checkpoint(args.checkpoint, args.data, device=args.device, **dataclasses.asdict(settings))
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun every process evaluates a shard; rank 0 reports
     if args.predictions:
@@ -44,26 +38,36 @@ def run_generate(args: argparse.Namespace) -> int:
 
     from coconut_lm.data.collate import collate_prompts
     from coconut_lm.data.curriculum import build_prompt
-    from coconut_lm.data.tokenization import tokenize_examples
+    from coconut_lm.data.tokenization import find_special_text, tokenize_examples
     from coconut_lm.errors import InputError
     from coconut_lm.eval.evaluate import extract_answer, load_for_inference, set_num_thoughts
+    from coconut_lm.eval.settings import GenerateSettings, check_stage
     from coconut_lm.run.build import context_size
 
-    if args.max_new_tokens < 0:
-        raise InputError(f"--max-new-tokens: must be >= 0, got {args.max_new_tokens}")
+    settings = from_arguments(GenerateSettings, args)  # every flag's range, before anything is loaded
     cfg, bundle, stage = load_for_inference(args.checkpoint, args.device)
+    special = find_special_text(args.question, bundle.tokenizer)
+    if special is not None:
+        raise InputError(
+            f"question: holds {special!r}, a special token of the tokenizer; coconut-lm places the thought "
+            "tokens itself (remove or reword it; --num-thoughts sets how many thoughts)"
+        )
+    if settings.stage is not None:
+        check_stage(settings.stage, cfg.method, cfg.curriculum)
+        stage = settings.stage
     example = tokenize_examples(
         [{"question": args.question, "steps": [], "answer": ""}], bundle.tokenizer, check_concat=False
     )[0]
     # The question's number of steps is unknown: give it the stage's full thought count.
     options = dataclasses.replace(cfg.curriculum, pad_latent_to_max=True)
-    prompt = build_prompt(example, stage if args.stage is None else args.stage, cfg.method, options, bundle.ids)
-    if args.num_thoughts is not None:
-        prompt = set_num_thoughts(prompt, cfg.method.slot_token(bundle.ids), args.num_thoughts)
+    prompt = build_prompt(example, stage, cfg.method, options, bundle.ids)
+    if settings.num_thoughts is not None:
+        prompt = set_num_thoughts(prompt, len(example.question), settings.num_thoughts, cfg.method, bundle.ids)
+    max_new_tokens = settings.max_new_tokens
     context = context_size(bundle.model, cfg.model)
-    if context is not None and len(prompt) + args.max_new_tokens > context:
+    if context is not None and len(prompt) + max_new_tokens > context:
         raise InputError(
-            f"the question's prompt has {len(prompt)} tokens; with {args.max_new_tokens} new tokens that exceeds "
+            f"the question's prompt has {len(prompt)} tokens; with {max_new_tokens} new tokens that exceeds "
             f"the model's context of {context} (use a shorter question or fewer --max-new-tokens)"
         )
     batch = collate_prompts([prompt], bundle.ids.pad)
@@ -72,7 +76,7 @@ def run_generate(args: argparse.Namespace) -> int:
         out = bundle.model.generate(
             batch["input_ids"].to(device),
             batch["attention_mask"].to(device),
-            max_new_tokens=args.max_new_tokens,
+            max_new_tokens=max_new_tokens,
             return_dict=True,
         )
     new = out.sequences[0, batch["input_ids"].shape[1] :]
@@ -84,6 +88,8 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def add_parser(subparsers) -> None:
+    from coconut_lm.eval.settings import EvalSettings, GenerateSettings
+
     p = subparsers.add_parser(
         "eval",
         help="accuracy of a checkpoint on a data file",
@@ -92,35 +98,15 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("checkpoint", help="checkpoint folder, or a run folder (its best, else latest, checkpoint)")
     p.add_argument("--data", required=True, help="examples (JSON list or JSON Lines)")
-    p.add_argument("--num-thoughts", type=int, help="override the number of continuous thoughts")
-    p.add_argument(
-        "--thoughts",
-        choices=("fixed", "adaptive"),
-        default="fixed",
-        help="fixed: the stage's (or --num-thoughts) thoughts; adaptive: the checkpoint's stop head decides",
-    )
-    p.add_argument(
-        "--jacobi-iterations", type=int, help="compute the thoughts by T Jacobi iterations (default: the run's setting)"
-    )
-    p.add_argument("--stage", type=int, help="curriculum stage of the prompts (default: the checkpoint's)")
-    p.add_argument("--max-new-tokens", type=int, help="default: the run's evaluation.max_new_tokens (0 means 0)")
-    p.add_argument(
-        "--too-long",
-        choices=("error", "skip", "truncate"),
-        help="a prompt that leaves no room for the new tokens in the model's context: stop, leave the "
-        "question out, or keep the prompt's last tokens (default: the run's data.too_long)",
-    )
-    p.add_argument("--batch-size", type=int, help="questions per generate call")
-    p.add_argument("--limit", type=int, help="only the first N examples")
-    p.add_argument("--predictions", help="write one JSON line per question here")
+    add_arguments(p, EvalSettings)  # --num-thoughts, --thoughts, --stage, --limit, ... with their checks
+    p.add_argument("--predictions", help="write one JSON line per question here (a new file, or see --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --predictions file")
     p.add_argument("--device", help="cpu, cuda, cuda:1, ...")
     p.set_defaults(func=run_eval)
 
     g = subparsers.add_parser("generate", help="answer one question with a checkpoint")
     g.add_argument("checkpoint", help="checkpoint folder or run folder")
-    g.add_argument("question")
-    g.add_argument("--num-thoughts", type=int, help="override the number of continuous thoughts")
-    g.add_argument("--stage", type=int, help="curriculum stage of the prompt (default: the checkpoint's)")
-    g.add_argument("--max-new-tokens", type=int, default=128)
+    g.add_argument("question", help="the question text (special tokens such as <|latent|> are refused)")
+    add_arguments(g, GenerateSettings)  # --num-thoughts, --stage, --max-new-tokens
     g.add_argument("--device", help="cpu, cuda, ...")
     g.set_defaults(func=run_generate)

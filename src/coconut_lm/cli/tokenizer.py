@@ -6,10 +6,12 @@ from pathlib import Path
 
 from coconut_lm.data.tokenizer_training import train_tokenizer
 from coconut_lm.errors import InputError
+from coconut_lm.io import check_output_folder
 
 
 def run_train(args) -> int:
     """`coconut-lm tokenizer train`."""
+    check_output_folder(args.out, overwrite=args.overwrite)  # before the training
     try:
         out = train_tokenizer([Path(p) for p in args.data], args.vocab_size, args.out, args.min_frequency)
     except (OSError, ValueError, KeyError) as err:
@@ -26,6 +28,7 @@ def add_parser(subparsers) -> None:
     train.add_argument("--data", nargs="+", required=True, help="official-format JSON files")
     train.add_argument("--vocab-size", type=int, required=True, help="tokens, special and bytes included")
     train.add_argument("--min-frequency", type=int, default=2, help="fewest occurrences of a merged pair")
-    train.add_argument("--out", required=True, help="output folder (save_pretrained format)")
+    train.add_argument("--out", required=True, help="output folder (save_pretrained format; new or empty)")
+    train.add_argument("--overwrite", action="store_true", help="replace the files of an --out folder that has some")
     train.set_defaults(func=run_train)
     parser.set_defaults(func=lambda args: parser.print_help() or 2)

@@ -2,6 +2,7 @@
 
 coconut-lm train configs/prosqa_coconut.yaml training.lr=3e-4 run_dir=runs/prosqa
 coconut-lm train runs/prosqa                  # resume the run from its latest checkpoint
+coconut-lm train runs/prosqa --restart        # begin again (the old history goes to previous-N/)
 torchrun --nproc_per_node 4 -m coconut_lm train configs/prosqa_coconut.yaml
 coconut-lm train --show-defaults              # every key, its default and its doc
 """
@@ -9,6 +10,7 @@ coconut-lm train --show-defaults              # every key, its default and its d
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 
@@ -16,6 +18,21 @@ def resolve_config_path(target: str) -> Path:
     """A YAML file as given, or the `config.yaml` a run folder holds."""
     path = Path(target)
     return path / "config.yaml" if path.is_dir() else path
+
+
+def run_folder_of(target: str) -> Path | None:
+    """The run folder that `target` names: itself, or the folder of its `config.yaml`."""
+    from coconut_lm.run.run_folder import RUN_CONFIG_FILE, is_run_folder
+
+    path = Path(target)
+    if path.is_dir():
+        return path
+    return path.parent if path.name == RUN_CONFIG_FILE and is_run_folder(path.parent) else None
+
+
+def names_run_dir(args: argparse.Namespace) -> bool:
+    """Whether the command line sets the run folder (`--run-dir` or `run_dir=...`)."""
+    return bool(args.run_dir) or any(o.split("=", 1)[0].strip() == "run_dir" for o in args.overrides)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,8 +50,16 @@ def run(args: argparse.Namespace) -> int:
     if args.run_dir:
         overrides.append(f"run_dir={args.run_dir}")
     cfg = load_config(resolve_config_path(args.config), overrides)
+    folder = run_folder_of(args.config)
+    if folder is not None and not names_run_dir(args):
+        # A run folder is where it is: a copied or moved folder resumes itself, not the folder
+        # named by the `run_dir` inside its config.yaml.
+        cfg = dataclasses.replace(cfg, run_dir=str(folder))
+    if args.restart and args.resume_best:
+        raise SystemExit("coconut-lm train: give --restart or --resume-best, not both")
+    resume = "restart" if args.restart else "best" if args.resume_best else "auto"
     try:
-        summary = train(cfg, device=args.device)
+        summary = train(cfg, device=args.device, resume=resume)
     finally:
         import os
 
@@ -54,5 +79,13 @@ def add_parser(subparsers) -> None:
     parser.add_argument("overrides", nargs="*", help="dotted overrides, e.g. training.lr=3e-4")
     parser.add_argument("--run-dir", help="run folder (same as the override run_dir=...)")
     parser.add_argument("--device", help="cpu to force the CPU; default: the GPU when there is one")
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="begin again in a run folder that has checkpoints (they, best/ and the metrics move to previous-N/)",
+    )
+    parser.add_argument(
+        "--resume-best", action="store_true", help="resume from the run folder's best/ (its newer checkpoints go aside)"
+    )
     parser.add_argument("--show-defaults", action="store_true", help="print every key with its default and doc")
     parser.set_defaults(func=run)

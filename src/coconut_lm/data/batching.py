@@ -47,12 +47,13 @@ class SplitData:
 
 
 def load_split(path: str | Path, tokenizer, limit: int | None = None) -> SplitData:
-    """Load, validate (raises `DataError`, naming the file) and tokenise a data file."""
+    """Load, validate (raises `DataError`, naming the file) and tokenise a data file; a record
+    holding a special token's text is refused (`InputError`, naming the file, record and field)."""
 
     examples = load_examples(path)
     if limit is not None:
         examples = examples[:limit]
-    return SplitData(str(path), examples, tokenize_examples(examples, tokenizer))
+    return SplitData(str(path), examples, tokenize_examples(examples, tokenizer, source=str(path)))
 
 
 def curriculum_rng(seed: int, epoch: int) -> random.Random:

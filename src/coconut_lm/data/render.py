@@ -31,13 +31,15 @@ def render_rows(
     options: CurriculumConfig,
     seed: int = 0,
     prompts: bool = False,
+    source: str = "examples",
 ) -> list[dict]:
-    """The rendered rows of validated `examples` (the tokenizer gets the special tokens)."""
+    """The rendered rows of validated `examples` (the tokenizer gets the special tokens);
+    `source` names them in errors (a record holding a special token's text is refused)."""
     method = Method.parse(method)
     ids = add_special_tokens(tokenizer, with_pause=method.uses_pause)
     rng = random.Random(seed)
     rows = []
-    for example in tokenize_examples(examples, tokenizer):
+    for example in tokenize_examples(examples, tokenizer, source=source):
         if prompts:
             prompt = build_prompt(example, stage, method, options, ids)
             rows.append({"idx": example.idx, "text": tokenizer.decode(prompt), "input_ids": prompt})
@@ -66,5 +68,6 @@ def render(
 
     examples = load_examples(data)  # fail on bad data before loading anything else
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    rows = render_rows(examples, tokenizer, Method.parse(method), stage, options or CurriculumConfig(), seed, prompts)
+    options = options or CurriculumConfig()
+    rows = render_rows(examples, tokenizer, Method.parse(method), stage, options, seed, prompts, source=str(data))
     return write_jsonl(out, rows)

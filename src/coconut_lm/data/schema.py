@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from coconut_lm.data.datasets.prosqa_stats import children_lists, reachable
 from coconut_lm.errors import UserError
 
 REQUIRED_FIELDS = ("question", "steps", "answer")
@@ -98,12 +99,9 @@ def _read_jsonl(path: Path, text: str) -> tuple[list[Any], list[int]]:
     return records, lines
 
 
-def load_examples(path: str | os.PathLike) -> list[dict]:
-    """Load and validate the examples of a `.json` (a list) or `.jsonl` file.
-
-    Raises `DataError` for a missing or unreadable file, invalid JSON (with the line) and any
-    schema problem; returns the records (extra keys kept) in file order.
-    """
+def read_records(path: str | os.PathLike) -> tuple[list[Any] | Any, list[int] | None]:
+    """The parsed content of a `.json` file (any JSON value) or the records of a `.jsonl` file,
+    with their line numbers (None for `.json`); `DataError` for a missing, unreadable or invalid file."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such data file")
@@ -112,13 +110,76 @@ def load_examples(path: str | os.PathLike) -> list[dict]:
     except (OSError, UnicodeDecodeError) as e:
         raise DataError(f"{path}: cannot read: {e}") from None
     if path.suffix == ".jsonl":
-        records, lines = _read_jsonl(path, text)
-        return validate_examples(records, str(path), lines)
+        return _read_jsonl(path, text)
     try:
-        records = json.loads(text)
+        return json.loads(text), None
     except json.JSONDecodeError as e:
         raise DataError(
             f"{path}: line {e.lineno}: invalid JSON: {e.msg} (column {e.colno}); "
             "expected a JSON list of examples (use the .jsonl suffix for JSON Lines)"
         ) from None
-    return validate_examples(records, str(path))
+
+
+def load_examples(path: str | os.PathLike) -> list[dict]:
+    """Load and validate the examples of a `.json` (a list) or `.jsonl` file.
+
+    Raises `DataError` for a missing or unreadable file, invalid JSON (with the line) and any
+    schema problem; returns the records (extra keys kept) in file order.
+    """
+    records, lines = read_records(path)
+    return validate_examples(records, str(path), lines)
+
+
+GRAPH_FIELDS = ("idx_to_symbol", "edges", "root", "target")
+"""The graph of a ProsQA-format record: node names, `[parent, child]` index pairs, the entity
+asked about and the concept to reach (`neg_target`, the distractor, is not needed here)."""
+
+
+def _is_index(value: Any, n: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < n
+
+
+def _graph_problem(record: Any) -> str | None:
+    """The first problem of one ProsQA-format record's graph (and `steps`), or None."""
+    if not isinstance(record, dict):
+        return f"expected an object with {list(GRAPH_FIELDS)}, got {_type_name(record)}"
+    missing = [key for key in (*GRAPH_FIELDS, "steps") if key not in record]
+    if missing:
+        return f"missing field {missing[0]!r} (a ProsQA-format record carries its graph: {', '.join(GRAPH_FIELDS)})"
+    nodes, edges = record["idx_to_symbol"], record["edges"]
+    if not isinstance(nodes, list) or not nodes:
+        return f"field 'idx_to_symbol': expected a non-empty list of node names, got {nodes!r:.60}"
+    if not isinstance(record["steps"], list):
+        return f"field 'steps': expected a list, got {_type_name(record['steps'])}"
+    if not isinstance(edges, list):
+        return f"field 'edges': expected a list of [parent, child] pairs, got {_type_name(edges)}"
+    for j, edge in enumerate(edges):
+        if not (isinstance(edge, list) and len(edge) == 2 and all(_is_index(v, len(nodes)) for v in edge)):
+            pair = f"a [parent, child] pair of node indices 0..{len(nodes) - 1}"
+            return f"field 'edges': [{j}] is {edge!r:.40}, not {pair}"
+    for key in ("root", "target"):
+        if not _is_index(record[key], len(nodes)):
+            return f"field {key!r}: expected a node index 0..{len(nodes) - 1}, got {record[key]!r:.40}"
+    if record["target"] not in reachable(children_lists(len(nodes), edges), record["root"]):
+        return f"field 'target': node {record['target']} is not reachable from the root {record['root']}"
+    return None
+
+
+def load_graph_records(path: str | os.PathLike) -> list[dict]:
+    """The records of a ProsQA-format file whose graphs are well formed (`data stats`).
+
+    Raises `DataError` naming the file, and the first bad record and field, for anything else:
+    not a list, no records, a record without its graph fields (a non-ProsQA file), an edge or
+    index out of range.
+    """
+    records, lines = read_records(path)
+    if not isinstance(records, list):
+        raise DataError(f"{path}: expected a list of ProsQA-format records, got {_type_name(records)}")
+    if not records:
+        raise DataError(f"{path}: holds no records")
+    for i, record in enumerate(records):
+        problem = _graph_problem(record)
+        if problem is not None:
+            where = f"record {i}" + (f" (line {lines[i]})" if lines is not None else "")
+            raise DataError(f"{path}: {where}: {problem}")
+    return records

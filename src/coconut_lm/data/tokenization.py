@@ -9,18 +9,25 @@ An example becomes (docs/method.md §2, as the official `dataset.get_dataset`):
 Tokenising these parts separately must give the tokens of the whole text, or removing steps
 (the curriculum) would cut tokens the model never sees in one piece; the official code asserts
 it, and so do we, naming the example that breaks it.
+
+User text never holds a special token: the text of `<|latent|>` in a question would become a
+continuous thought, `<|endoftext|>` in an answer an EOS mid-target. `tokenize_examples` refuses
+any (ours and the tokenizer's own, `special_texts`) with one line naming the file, the record
+and the field; it is the one door every command's data goes through (train, eval, stop-head,
+render, analysis), and `generate` checks its question with `find_special_text`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 
 from coconut_lm.constants import ANSWER_PREFIX, END_LATENT, LATENT, PAUSE, START_LATENT
-from coconut_lm.errors import UserError
+from coconut_lm.errors import InputError, UserError
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +180,58 @@ def tokenize_example(example: dict, tokenizer, idx: int, check_concat: bool = Tr
     return tokenized
 
 
+def special_texts(tokenizer) -> list[str]:
+    """The text of every special token: ours (`<|latent|>`, ...) and the tokenizer's own (EOS,
+    BOS, pad, unk, additional and added special tokens), longest first.
+
+        >>> special_texts(AutoTokenizer.from_pretrained("gpt2"))
+        ['<|start-latent|>', '<|end-latent|>', '<|endoftext|>', '<|latent|>', '<|pause|>']
+    """
+    texts = {START_LATENT, END_LATENT, LATENT, PAUSE, *getattr(tokenizer, "all_special_tokens", ())}
+    added = getattr(tokenizer, "added_tokens_decoder", {}).values()  # e.g. a chat template's markers
+    texts.update(t.content for t in added if t.special)
+    return sorted((t for t in texts if t.strip()), key=lambda t: (-len(t), t))
+
+
+def find_special_text(text: str, tokenizer) -> str | None:
+    """The first special token (`special_texts`) written in `text`, or None."""
+    match = _special_pattern(tokenizer).search(text)
+    return match.group() if match else None
+
+
+def _special_pattern(tokenizer) -> re.Pattern:
+    return re.compile("|".join(re.escape(t) for t in special_texts(tokenizer)))
+
+
+def _text_fields(example: dict) -> Iterator[tuple[str, str]]:
+    """(field name, text) of every field that is tokenised: question, steps[j], answer."""
+    yield "question", example["question"]
+    for j, step in enumerate(example["steps"]):
+        yield f"steps[{j}]", step
+    yield "answer", example["answer"]
+
+
+def check_no_special_text(examples: Sequence[dict], tokenizer, source: str) -> None:
+    """Raise `InputError` naming `source`, the record and the field when a question, a step or
+    an answer holds the text of a special token.
+
+    One regular-expression search over all the text first (big files stay fast); the record
+    is looked for only when there is a hit.
+    """
+    pattern = _special_pattern(tokenizer)
+    # "\0" joins the fields: no special token holds it, so no match spans two fields.
+    if not pattern.search("\0".join(text for e in examples for _, text in _text_fields(e))):
+        return
+    for i, example in enumerate(examples):
+        for name, text in _text_fields(example):
+            match = pattern.search(text)
+            if match:
+                raise InputError(
+                    f"{source}: record {i}: field {name!r} holds {match.group()!r}, a special token of the "
+                    "tokenizer; coconut-lm writes these itself, so data must not (remove or reword it)"
+                )
+
+
 def _encode_batch(tokenizer, texts: list[str], add_special_tokens: bool) -> list[list[int]]:
     if not texts:
         return []
@@ -180,13 +239,16 @@ def _encode_batch(tokenizer, texts: list[str], add_special_tokens: bool) -> list
 
 
 def tokenize_examples(
-    examples: Sequence[dict], tokenizer, check_concat: bool = True, strict: bool = True
+    examples: Sequence[dict], tokenizer, check_concat: bool = True, strict: bool = True, source: str = "examples"
 ) -> list[TokenizedExample]:
     """Tokenise validated examples (batched); `idx` is the position in `examples`.
 
-    With `check_concat`, every example is checked as in `tokenize_example`; a mismatch raises
+    A question, step or answer holding a special token's text is refused (`InputError` naming
+    `source`, usually the file, the record and the field: `check_no_special_text`). With
+    `check_concat`, every example is checked as in `tokenize_example`; a mismatch raises
     (`strict`) or logs one warning listing the offending examples.
     """
+    check_no_special_text(examples, tokenizer, source)
     questions = _encode_batch(tokenizer, [e["question"] + "\n" for e in examples], True)
     flat_steps = _encode_batch(tokenizer, [s + "\n" for e in examples for s in e["steps"]], False)
     answers = _encode_batch(tokenizer, [ANSWER_PREFIX + e["answer"] for e in examples], False)

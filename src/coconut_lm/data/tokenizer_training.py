@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from coconut_lm.constants import ANSWER_PREFIX
+from coconut_lm.io import save_into
 
 EOS_TOKEN = "<|endoftext|>"
 """The one special token: end of text, also bos, unk and pad."""
@@ -85,7 +86,4 @@ def save_tokenizer(tokenizer, out_dir: str | os.PathLike) -> Path:
         pad_token=EOS_TOKEN,
         clean_up_tokenization_spaces=False,
     )
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fast.save_pretrained(str(out_dir))
-    return out_dir
+    return save_into(out_dir, lambda folder: fast.save_pretrained(str(folder)))

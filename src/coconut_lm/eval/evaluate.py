@@ -30,8 +30,11 @@ import torch
 from coconut_lm.data.batching import describe_example, load_split
 from coconut_lm.data.collate import collate_prompts
 from coconut_lm.data.curriculum import build_prompt
+from coconut_lm.data.methods import Method
+from coconut_lm.data.tokenization import SpecialTokenIds
 from coconut_lm.errors import InputError
 from coconut_lm.eval.candidates import candidate_choices
+from coconut_lm.eval.settings import EvalSettings, check_flags, check_stage
 from coconut_lm.model.stop_head import WEIGHTS as STOP_HEAD_FILE
 from coconut_lm.model.stop_head import StopHead
 from coconut_lm.run import checkpoint as ckpt
@@ -85,12 +88,30 @@ class EvalResult:
         }
 
 
-def set_num_thoughts(prompt: list[int], thought_id: int, k: int) -> list[int]:
-    """`prompt` with its run of `thought_id` tokens replaced by k of them (k may be 0)."""
-    positions = [i for i, t in enumerate(prompt) if t == thought_id]
-    if not positions:
-        raise InputError("--num-thoughts: the prompt has no thought tokens (this method uses none)")
-    return prompt[: positions[0]] + [thought_id] * k + prompt[positions[-1] + 1 :]
+def set_num_thoughts(prompt: list[int], n_question: int, k: int, method: Method, ids: SpecialTokenIds) -> list[int]:
+    """`prompt` (from `build_prompt`) with k thought slots in place of those the builder put after
+    its first `n_question` tokens, the question, which are kept as they are (k may be 0).
+
+    The rest of the prompt must be the builder's: `<bot>`, slots, `<eot>`, or the slots alone (no
+    markers); anything else is a `ValueError`, so no token of the question is ever touched.
+
+        >>> set_num_thoughts(q + [bot, lat, eot], len(q), 3, Method.COCONUT, ids)  # q + [bot, lat, lat, lat, eot]
+    """
+    slot = method.slot_token(ids)
+    if slot is None:
+        raise InputError(f"--num-thoughts: method {method.value} uses no thoughts")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise InputError(f"--num-thoughts: must be >= 0, got {k!r}")
+    question, tail = prompt[:n_question], prompt[n_question:]
+    marked = tail[:1] == [ids.start_latent]
+    slots = tail[1:-1] if marked else tail
+    if (marked and tail[-1] != ids.end_latent) or any(t != slot for t in slots):
+        raise ValueError(
+            f"the prompt after its {n_question} question tokens is {tail}, not the prompt builder's "
+            f"[<bot>,] {slot} x n [, <eot>]"
+        )
+    new = [slot] * k
+    return question + ([ids.start_latent, *new, ids.end_latent] if marked else new)
 
 
 def count_new_tokens(new_tokens: torch.Tensor, eos_id: int) -> list[int]:
@@ -288,10 +309,8 @@ def eval_prompts(split, stage: int, method, options, ids, num_thoughts: int | No
 
     prompts = [build_prompt(t, stage, method, options, ids) for t in split.tokenized]
     if num_thoughts is not None:
-        thought_id = method.slot_token(ids)
-        if thought_id is None:
-            raise InputError(f"--num-thoughts: method {method.value} uses no thoughts")
-        prompts = [set_num_thoughts(p, thought_id, num_thoughts) for p in prompts]
+        questions = [len(t.question) for t in split.tokenized]
+        prompts = [set_num_thoughts(p, n, num_thoughts, method, ids) for p, n in zip(prompts, questions)]
     return prompts
 
 
@@ -329,23 +348,22 @@ def evaluate_checkpoint(
     `thoughts` setting.
     """
 
+    flags = dict(num_thoughts=num_thoughts, thoughts=thoughts, jacobi_iterations=jacobi_iterations, stage=stage)
+    flags.update(max_new_tokens=max_new_tokens, too_long=too_long, batch_size=batch_size, limit=limit)
+    check_flags(EvalSettings, flags)  # the CLI's checks, before anything is loaded
     env = init_distributed(device)
     cfg, bundle, trained_stage = load_for_inference(path, str(env.device))
+    if stage is not None:
+        check_stage(stage, cfg.method, cfg.curriculum)
     if jacobi_iterations is not None:
-        if jacobi_iterations < 1:
-            raise InputError(f"--jacobi-iterations: must be >= 1, got {jacobi_iterations}")
         bundle.model.thought_update, bundle.model.jacobi_iterations = "jacobi", jacobi_iterations
     split = load_split(data_path, bundle.tokenizer, limit)
     stage = trained_stage if stage is None else stage
     if max_new_tokens is None:
         max_new_tokens = cfg.evaluation.max_new_tokens
-    if max_new_tokens < 0:
-        raise InputError(f"--max-new-tokens: must be >= 0, got {max_new_tokens}")
     adaptive = None
     if thoughts == "adaptive":
         adaptive = load_adaptive(ckpt.resolve_checkpoint(path), cfg.method, cfg.curriculum)
-    elif thoughts != "fixed":
-        raise InputError(f"--thoughts: expected fixed or adaptive, got {thoughts!r}")
     if adaptive is None:
         prompts = eval_prompts(split, stage, cfg.method, cfg.curriculum, bundle.ids, num_thoughts)
     else:  # the question and `<bot>`: the model adds its thoughts and `<eot>`

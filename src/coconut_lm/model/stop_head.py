@@ -13,8 +13,10 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
+
+from coconut_lm.io import atomic_write_bytes, write_json
 
 WEIGHTS, META = "stop_head.safetensors", "stop_head.json"
 
@@ -35,8 +37,9 @@ class StopHead(nn.Module):
 
     def save(self, folder: str | Path, meta: dict) -> Path:
         folder = Path(folder)
-        save_file({k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}, folder / WEIGHTS)
-        (folder / META).write_text(json.dumps({"hidden_size": self.hidden_size, "mlp_width": self.mlp_width, **meta}))
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        atomic_write_bytes(folder / WEIGHTS, save(tensors))
+        write_json(folder / META, {"hidden_size": self.hidden_size, "mlp_width": self.mlp_width, **meta}, indent=None)
         return folder / WEIGHTS
 
     @classmethod

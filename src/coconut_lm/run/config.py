@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from dataclasses import field
 from pathlib import Path
 from typing import Literal
@@ -91,6 +92,10 @@ class DataConfig:
             check(value is None or value > 0, f"data.{name}", "must be positive")
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 @settings
 class TrainingConfig:
     """The optimisation loop (docs/method.md §3: AdamW lr 1e-4, weight decay 0.01, batch 128)."""
@@ -116,6 +121,11 @@ class TrainingConfig:
     save_every_steps: Int | None = doc(None, "Also checkpoint every N optimizer steps (mid-epoch).")
     keep_last: Int = doc(2, "Checkpoints kept in `checkpoints/` (the best is kept apart).")
     save_best: Bool = doc(True, "Keep the checkpoint of best validation accuracy in `best/`.")
+    on_nonfinite: Literal["stop", "skip_step"] = doc(
+        "stop",
+        "A non-finite loss or gradient norm: stop with one line naming the step (nothing non-finite is "
+        "saved), or skip that optimizer step and count it (`train/skipped_steps`).",
+    )
     fsdp: Bool = doc(False, "Under torchrun: shard with FSDP (decoder layers) instead of DDP.")
     find_unused_parameters: Bool = doc(False, "DDP option, for models with parameters unused by a batch.")
 
@@ -125,7 +135,11 @@ class TrainingConfig:
         check(0 <= self.start_epoch <= self.num_epochs, "training.start_epoch", "must be in [0, num_epochs]")
         check(self.lr > 0, "training.lr", "must be positive")
         check(self.weight_decay >= 0, "training.weight_decay", "must be >= 0")
-        check(len(self.betas) == 2, "training.betas", "must be two numbers")
+        check(
+            len(self.betas) == 2 and all(_is_number(b) and 0 <= b < 1 for b in self.betas),
+            "training.betas",
+            f"must be two numbers in [0, 1), got {self.betas}",
+        )
         check(self.warmup_steps >= 0, "training.warmup_steps", "must be >= 0")
         trained = self.num_epochs - self.start_epoch
         check(0 <= self.decay_epochs <= trained, "training.decay_epochs", f"must be in [0, {trained}] (epochs trained)")

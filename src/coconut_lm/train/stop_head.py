@@ -21,8 +21,9 @@ from coconut_lm.data.batching import load_split
 from coconut_lm.data.collate import collate_prompts
 from coconut_lm.errors import InputError
 from coconut_lm.eval.evaluate import load_for_inference
+from coconut_lm.io import check_target
 from coconut_lm.model.coconut import positions_from_mask
-from coconut_lm.model.stop_head import StopHead
+from coconut_lm.model.stop_head import META, WEIGHTS, StopHead
 from coconut_lm.run import checkpoint as ckpt
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,8 @@ def train_stop_head(
 ) -> dict:
     """Fit and save the stop head beside the checkpoint; returns its figures."""
     folder = ckpt.resolve_checkpoint(checkpoint)
+    for name in (WEIGHTS, META):  # before the long work: the head is saved there
+        check_target(folder / name)
     cfg, bundle, _ = load_for_inference(str(folder), device or "cpu")
     if not cfg.method.uses_thoughts:
         raise InputError(f"{folder}: method {cfg.method.value} has no continuous thoughts to stop")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from coconut_lm.errors import UserError
+from coconut_lm.io import open_append
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -43,8 +44,7 @@ class JsonlTracker:
 
     def __init__(self, run_dir: str | Path):
         self.path = Path(run_dir) / METRICS_FILE
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", encoding="utf-8")
+        self._file = open_append(self.path)  # a link or non-file there is refused
 
     def log(self, metrics: dict, step: int) -> None:
         row = {"step": step, "time": round(time.time(), 3), **metrics}

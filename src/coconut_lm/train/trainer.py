@@ -14,7 +14,10 @@
   a checkpoint in `checkpoints/` (keep-last-N), and `best/` when the accuracy improves;
 - with `save_every_steps`, mid-epoch checkpoints too; a run folder with checkpoints resumes from
   the latest, at the step it stopped, with weights, optimizer and RNG states restored, so a
-  killed-and-resumed run ends with the same weights as an uninterrupted one.
+  killed-and-resumed run ends with the same weights as an uninterrupted one; a run folder whose
+  checkpoints are all unusable is refused, never restarted over its `best/` (`run.run_folder`);
+- a non-finite loss or gradient norm stops training with one line naming the step, or skips
+  that optimizer step (`training.on_nonfinite`); non-finite weights are never saved.
 """
 
 from __future__ import annotations
@@ -47,9 +50,11 @@ from coconut_lm.data.batching import (
 )
 from coconut_lm.data.collate import collate
 from coconut_lm.data.schema import DataError
+from coconut_lm.errors import InputError, UserError
 from coconut_lm.eval.evaluate import EvalResult, eval_prompts, evaluate, fit_prompts, full_params
-from coconut_lm.io import atomic_write_text
+from coconut_lm.io import atomic_write_text, check_folder_writable, make_fresh_folder
 from coconut_lm.run import checkpoint as ckpt
+from coconut_lm.run import run_folder
 from coconut_lm.run.build import ModelBundle, build_model, context_size
 from coconut_lm.run.config import ConfigError, RunConfig
 from coconut_lm.run.distributed import DistEnv, all_reduce_sum, barrier, init_distributed, unwrap, wrap_model
@@ -84,6 +89,10 @@ def lr_factor(schedule: str, warmup: int, steps_since_reset: int, progress: floa
     progress = min(max(progress, 0.0), 1.0)
     decay = {"constant": 1.0, "linear": 1.0 - progress, "cosine": 0.5 * (1.0 + math.cos(math.pi * progress))}
     return warm * decay[schedule]
+
+
+class TrainingDiverged(UserError, ArithmeticError):
+    """The loss, a gradient or the weights became infinite or NaN."""
 
 
 class Trainer:
@@ -152,7 +161,16 @@ class Trainer:
             logger.info("resuming from %s (epoch %d, step %d)", folder, self.state.epoch, self.state.step_in_epoch)
 
     def save(self, final: Path) -> None:
-        """Write a checkpoint folder atomically (every process takes part; rank 0 writes)."""
+        """Write a checkpoint folder atomically (every process takes part; rank 0 writes).
+
+        Non-finite weights are never saved: `TrainingDiverged`, and earlier checkpoints stay.
+        """
+        if not self._weights_finite():
+            raise TrainingDiverged(
+                f"training diverged by global step {self.state.global_step}: the weights are not finite; "
+                f"checkpoint {final.name} not saved, earlier ones are intact (lower training.lr or set "
+                "training.max_grad_norm)"
+            )
         model_state = None
         if self.cfg.training.fsdp and self.env.distributed:
             from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
@@ -165,8 +183,7 @@ class Trainer:
         temp = ckpt.temp_dir_for(final)
         try:
             if self.env.is_main:
-                shutil.rmtree(temp, ignore_errors=True)
-                temp.mkdir(parents=True)
+                make_fresh_folder(temp)  # what a killed save left there goes
             barrier(self.env)
             ckpt.write_rng_file(temp, self.env.rank)
             if self.env.is_main:
@@ -244,16 +261,53 @@ class Trainer:
         return lr_factor(t.lr_schedule, t.warmup_steps, self.state.steps_since_reset, progress)
 
     def train_step(self, sequences: list, chunk: list[int]) -> tuple[float, int]:
-        """One optimizer step on global batch `chunk`; returns (mean token loss, tokens seen here)."""
+        """One optimizer step on global batch `chunk`; returns (mean token loss, tokens seen here).
+
+        A non-finite loss or gradient norm never reaches the weights: the step is skipped
+        (`training.on_nonfinite: skip_step`) or training stops (`TrainingDiverged`).
+        """
         t = self.cfg.training
         loss_sum, n_targets, tokens = self.accumulate_gradients(sequences, chunk)
+        loss = float(all_reduce_sum(loss_sum, self.env)) / max(n_targets, 1)
+        params = [p for p in self.wrapped.parameters() if p.grad is not None]
+        norm = torch.nn.utils.get_total_norm([p.grad for p in params])  # a DTensor under FSDP
+        full_norm = float(norm.full_tensor() if hasattr(norm, "full_tensor") else norm)
+        if not (math.isfinite(loss) and math.isfinite(full_norm)):
+            self.optimizer.zero_grad(set_to_none=True)
+            self._nonfinite_step(loss, full_norm)
+            return loss, tokens
         if t.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self.wrapped.parameters(), t.max_grad_norm)
+            torch.nn.utils.clip_grads_with_norm_(params, t.max_grad_norm, norm)
         for group in self.optimizer.param_groups:
             group["lr"] = t.lr * self.lr_multiplier()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        return float(all_reduce_sum(loss_sum, self.env)) / max(n_targets, 1), tokens
+        return loss, tokens
+
+    def _nonfinite_step(self, loss: float, norm: float) -> None:
+        """Stop, or count the skipped step, after a non-finite loss or gradient norm."""
+        step = self.state.global_step + 1
+        what = f"loss {loss}" if not math.isfinite(loss) else f"gradient norm {norm}"
+        if self.cfg.training.on_nonfinite == "stop":
+            latest = ckpt.latest_checkpoint(self.run_dir)
+            kept = f"the last checkpoint, {latest}, is intact" if latest else "no checkpoint was saved"
+            raise TrainingDiverged(
+                f"training diverged at global step {step} ({what}); stopped before updating the weights, "
+                f"{kept} (lower training.lr, set training.max_grad_norm, or training.on_nonfinite=skip_step)"
+            )
+        self.state.skipped_steps += 1
+        if self.env.is_main:
+            logger.warning(
+                "global step %d: %s, optimizer step skipped (%d so far)", step, what, self.state.skipped_steps
+            )
+
+    def _weights_finite(self) -> bool:
+        """Whether every parameter of every process is finite (one reduction, before a save)."""
+        bad = torch.zeros((), device=self.env.device)
+        for param in self.model.parameters():
+            local = param.to_local() if hasattr(param, "to_local") else param
+            bad += (~torch.isfinite(local.detach())).any()
+        return float(all_reduce_sum(bad, self.env)) == 0
 
     # -- epochs ---------------------------------------------------------------------------------
 
@@ -287,16 +341,16 @@ class Trainer:
             bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{tokens_per_s:.0f}")
             if state.global_step % self.cfg.logging.log_every_steps == 0:
                 lr = self.optimizer.param_groups[0]["lr"]
-                self.tracker.log(
-                    {
-                        "train/loss": loss,
-                        "train/lr": lr,
-                        "train/epoch": state.epoch,
-                        "train/stage": plan.stage,
-                        "train/tokens_per_s": tokens_per_s,
-                    },
-                    state.global_step,
-                )
+                metrics = {
+                    "train/loss": loss,
+                    "train/lr": lr,
+                    "train/epoch": state.epoch,
+                    "train/stage": plan.stage,
+                    "train/tokens_per_s": tokens_per_s,
+                }
+                if state.skipped_steps:
+                    metrics["train/skipped_steps"] = state.skipped_steps
+                self.tracker.log(metrics, state.global_step)
             if t.save_every_steps and state.global_step % t.save_every_steps == 0 and g + 1 < len(plan.batches):
                 self.save_rolling()
             if state.global_step == self.kill_after_step:
@@ -316,9 +370,12 @@ class Trainer:
             improved = state.best_accuracy is None or accuracy > state.best_accuracy
             if improved:
                 state.best_accuracy = accuracy
-        self.save_rolling()
+        # best/ first: a run killed between the two saves resumes from the previous rolling
+        # checkpoint (or from best/ when there is none yet), redoes this epoch and saves best/
+        # again; the other order could lose best/ for good.
         if improved and cfg.training.save_best:
             self.save(self.run_dir / ckpt.BEST)
+        self.save_rolling()
 
     # -- validation -----------------------------------------------------------------------------
 
@@ -386,7 +443,7 @@ class Trainer:
 
 def write_run_config(cfg: RunConfig, env: DistEnv) -> None:
     if env.is_main:
-        atomic_write_text(Path(cfg.run_dir) / "config.yaml", cfg.to_yaml())
+        atomic_write_text(Path(cfg.run_dir) / run_folder.RUN_CONFIG_FILE, cfg.to_yaml())
 
 
 def configured_model_type(cfg: RunConfig) -> str | None:
@@ -411,16 +468,21 @@ def _check_inputs(cfg: RunConfig) -> None:
         if path is not None and not Path(path).is_file():
             raise DataError(f"data.{key}: {path}: no such data file")
     run_dir = Path(cfg.run_dir)
-    if run_dir.exists() and not run_dir.is_dir():
+    if os.path.lexists(run_dir) and not run_dir.is_dir():
         raise ConfigError(f"run_dir: {run_dir} is a file, not a folder")
-    existing = next(p for p in (run_dir, *run_dir.absolute().parents) if p.exists())
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"run_dir: {run_dir}: permission denied ({existing} is not writable)")
+    try:
+        check_folder_writable(run_dir)
+    except InputError as e:
+        raise ConfigError(f"run_dir: {e}") from None
+    run_folder.check_run_dir(run_dir)
 
 
-def train(cfg: RunConfig, device: str | None = None) -> dict:
+def train(cfg: RunConfig, device: str | None = None, resume: run_folder.Resume = "auto") -> dict:
     """Run a whole training (or `only_eval`) run; resumes from the run folder's latest checkpoint.
 
+    `resume`: "auto" (the latest usable checkpoint; a run folder with checkpoints of which none is
+    usable is refused, never restarted from scratch), "restart" (begin again; the earlier history
+    is moved into `previous-N/`) or "best" (resume from `best/`).
     Single process by default; under `torchrun` every process calls this (DDP or FSDP).
     Returns a summary (rank 0's view).
     """
@@ -430,7 +492,11 @@ def train(cfg: RunConfig, device: str | None = None) -> dict:
     seed_everything(cfg.training.seed)
     # Rank 0 writes the run folder: it holds it from before reading its checkpoints to the end.
     with RunLock(cfg.run_dir) if env.is_main else nullcontext():
-        latest = ckpt.latest_checkpoint(cfg.run_dir)
+        if env.is_main:
+            run_folder.recover_best(cfg.run_dir)
+        barrier(env)
+        start = run_folder.resume_point(cfg.run_dir, resume)
+        latest = start.checkpoint
         if latest is not None:
             ckpt.check_compatible(latest, cfg.method.value, configured_model_type(cfg))
         bundle = build_model(cfg, latest)
@@ -441,7 +507,10 @@ def train(cfg: RunConfig, device: str | None = None) -> dict:
         val = None
         if cfg.data.val_path:
             val = load_split(cfg.data.val_path, bundle.tokenizer, cfg.data.max_val_examples)
-        write_run_config(cfg, env)  # only now: every input was read and validated
+        if env.is_main:  # only now: every input was read and validated
+            run_folder.set_aside(cfg.run_dir, start.set_aside)
+            run_folder.clean_leftovers(cfg.run_dir)
+        write_run_config(cfg, env)
         tracker = build_tracker(cfg.logging, cfg.run_dir, env.is_main, cfg.to_dict())
         try:
             return Trainer(cfg, env, bundle, train_split, val, tracker, latest).fit()
