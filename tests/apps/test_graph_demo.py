@@ -12,7 +12,7 @@ import torch
 from coconut_lm.cli import main
 from tests.paths import REPO
 
-STAGE0 = REPO / "experiments" / "symbolic" / "checkpoints" / "cot_stage0_h14_s0"
+STAGE0 = REPO / "experiments" / "symbolic" / "checkpoints" / "cot_stage0_demo_s0"
 TOY = ["--num-generated", "64", "--num-train", "32", "--num-valid", "8", "--num-test", "8", "--threads", "1"]
 
 

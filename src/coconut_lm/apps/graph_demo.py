@@ -10,8 +10,8 @@ recover, so the task rewards keeping several branches open.
    path root -> target node by node. This is the slow part, and it varies by seed: the model
    learns to follow an edge only after a sudden drop of the loss, which came after 6,000 steps
    for one seed and 22,000 for another. By default the demo starts from the stage-0 checkpoint
-   committed with the project (`experiments/symbolic/checkpoints/cot_stage0_h14_s0`: 12,000
-   steps on this data, 81.5% validation accuracy); `--stage0 ''` trains stage 0 here first
+   committed with the project (`experiments/symbolic/checkpoints/cot_stage0_demo_s0`: 12,000
+   steps on this data, 77% validation accuracy); `--stage0 ''` trains stage 0 here first
    (`cot_epochs` epochs, all cores).
 2. Then two runs from it side by side, one core each, for the same number of steps:
    - Coconut: the curriculum, one more step replaced by a continuous thought per stage, then
@@ -67,7 +67,7 @@ class GraphDemoConfig:
     out: str = doc("runs/demo", "Folder of the demo: data, tokenizer, both runs, summary, plots.")
     seed: Int = doc(0, "Seed of the training order (and of the model, when stage 0 is trained here).")
     stage0: str = doc(
-        "experiments/symbolic/checkpoints/cot_stage0_h14_s0",
+        "experiments/symbolic/checkpoints/cot_stage0_demo_s0",
         "Stage-0 (CoT) checkpoint to start from, trained on this data; '' (or a missing folder): train it here.",
     )
     data_seed: Int = doc(0, "Seed of the generated graphs (the committed stage-0 checkpoint was trained on seed 0's).")
