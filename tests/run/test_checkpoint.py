@@ -110,3 +110,24 @@ def test_checkpoint_listing_ignores_odd_names(tmp_path):
     for name in ("step-00000004", "step-abc", "step-", ".tmp-step-00000008"):
         (tmp_path / ckpt.CHECKPOINTS / name).mkdir(parents=True)
     assert [p.name for p in ckpt.list_checkpoints(tmp_path)] == ["step-00000004"]
+
+
+def test_a_run_folder_means_its_latest_checkpoint_never_best_silently(tmp_path):
+    run = tmp_path / "run"
+
+    def make(folder, step: int, stage: int):
+        folder.mkdir(parents=True)
+        (folder / ckpt.CONFIG_FILE).write_text("method: coconut\n")
+        (folder / ckpt.STATE_FILE).write_text(json.dumps({"epoch": 1, "global_step": step, "stage": stage}))
+        (folder / "config.json").write_text('{"model_type": "gpt2"}')
+        (folder / ckpt.OPTIMIZER_FILE).write_bytes(b"")
+        ckpt.write_manifest(folder)
+
+    make(run / ckpt.BEST, 4, 0)  # best/ by validation: an early stage-0 checkpoint
+    assert ckpt.resolve_checkpoint(run) == run / ckpt.BEST  # the only one there is
+    make(run / ckpt.CHECKPOINTS / "step-00000008", 8, 1)
+    make(run / ckpt.CHECKPOINTS / "step-00000012", 12, 2)
+    assert ckpt.resolve_checkpoint(run) == run / ckpt.CHECKPOINTS / "step-00000012"
+    assert ckpt.resolve_checkpoint(run / ckpt.BEST) == run / ckpt.BEST  # asked for by name
+    line = ckpt.checkpoint_line(ckpt.resolve_checkpoint(run))
+    assert line.endswith("step-00000012 (step 12, stage 2)")

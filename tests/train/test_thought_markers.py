@@ -37,7 +37,7 @@ def test_an_exported_checkpoint_evaluates_the_same(make_config, toy_assets, tmp_
 
     cfg = config_from_dict(make_config(curriculum={"thought_markers": False}, thoughts={"rescale": True}))
     train(cfg, device="cpu")
-    final = resolve_checkpoint(cfg.run_dir)  # the run's best checkpoint
+    final = resolve_checkpoint(cfg.run_dir)  # the run's latest checkpoint
     out = tmp_path / "shared"
     assert main(["export", cfg.run_dir, str(out)]) == 0
     assert not (out / "optimizer.pt").exists() and not list(out.glob("rng_rank*.pt"))

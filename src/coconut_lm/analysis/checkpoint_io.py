@@ -84,6 +84,12 @@ def _load_plain_folder(folder: Path):
     return CoconutModel(base, ids.latent, ids.start_latent, ids.end_latent, ids.eos), tokenizer, ids
 
 
+def is_coconut_folder(path: str | Path) -> bool:
+    """A coconut-lm checkpoint or run folder (else, perhaps, a plain `transformers` model folder)."""
+    folder = Path(path)
+    return any(p.exists() for p in (folder / ckpt.CONFIG_FILE, folder / ckpt.BEST, folder / ckpt.CHECKPOINTS))
+
+
 def load_analysis_model(path: str | Path, device: str | None = None, question_only: bool = False) -> AnalysisModel:
     """Load a checkpoint (or run) folder for analysis; `question_only` prompts with the question
     alone whatever the method (a CoT model in a plain `transformers` folder).
@@ -92,10 +98,7 @@ def load_analysis_model(path: str | Path, device: str | None = None, question_on
     """
 
     folder = Path(path)
-    is_run = (
-        (folder / ckpt.CONFIG_FILE).is_file() or (folder / ckpt.BEST).is_dir() or (folder / ckpt.CHECKPOINTS).is_dir()
-    )
-    if is_run:
+    if is_coconut_folder(folder):
         cfg, bundle, _ = load_for_inference(str(folder), device or "cpu")
         model, tokenizer, ids, method = bundle.model, bundle.tokenizer, bundle.ids, cfg.method
         curriculum = cfg.curriculum

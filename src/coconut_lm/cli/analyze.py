@@ -25,11 +25,14 @@ def _common(parser: argparse.ArgumentParser, batch_size: int) -> None:
 
 
 def _load(args: argparse.Namespace, question_only: bool = False):
-    from coconut_lm.analysis.checkpoint_io import load_analysis_model, load_records
+    from coconut_lm.analysis.checkpoint_io import is_coconut_folder, load_analysis_model, load_records
     from coconut_lm.io import check_output_folder
+    from coconut_lm.run.checkpoint import checkpoint_line, resolve_checkpoint
 
     check_output_folder(args.out, overwrite=args.overwrite)  # before the long work
     am = load_analysis_model(args.checkpoint, args.device, question_only=question_only)
+    if is_coconut_folder(args.checkpoint):
+        print(checkpoint_line(resolve_checkpoint(args.checkpoint)))
     return am, load_records(args.data, args.num)
 
 

@@ -29,7 +29,7 @@ def run_eval(args: argparse.Namespace) -> int:
         return 0  # under torchrun every process evaluates a shard; rank 0 reports
     if args.predictions:
         write_jsonl(args.predictions, result.predictions)
-    print(json.dumps(result.metrics(prefix=""), indent=1))
+    print(json.dumps({**result.checkpoint, **result.metrics(prefix="")}, indent=1))
     return 0
 
 
@@ -43,6 +43,7 @@ def run_generate(args: argparse.Namespace) -> int:
     from coconut_lm.eval.evaluate import extract_answer, load_for_inference, set_num_thoughts
     from coconut_lm.eval.settings import GenerateSettings, check_stage
     from coconut_lm.run.build import context_size
+    from coconut_lm.run.checkpoint import checkpoint_line, resolve_checkpoint
 
     settings = from_arguments(GenerateSettings, args)  # every flag's range, before anything is loaded
     cfg, bundle, stage = load_for_inference(args.checkpoint, args.device)
@@ -81,6 +82,7 @@ def run_generate(args: argparse.Namespace) -> int:
         )
     new = out.sequences[0, batch["input_ids"].shape[1] :]
     text = bundle.tokenizer.decode(new, skip_special_tokens=True)
+    print(checkpoint_line(resolve_checkpoint(args.checkpoint)))
     print(text.strip())
     print(f"answer: {extract_answer(text)}")
     print(f"continuous thoughts: {int(out.num_thoughts[0])}")
@@ -96,7 +98,7 @@ def add_parser(subparsers) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("checkpoint", help="checkpoint folder, or a run folder (its best, else latest, checkpoint)")
+    p.add_argument("checkpoint", help="checkpoint folder (RUN/best for the best one), or a run folder: its latest checkpoint")
     p.add_argument("--data", required=True, help="examples (JSON list or JSON Lines)")
     add_arguments(p, EvalSettings)  # --num-thoughts, --thoughts, --stage, --limit, ... with their checks
     p.add_argument("--predictions", help="write one JSON line per question here (a new file, or see --overwrite)")

@@ -1,6 +1,6 @@
 """`coconut-lm export`: a checkpoint without its resume-only files, for sharing.
 
-coconut-lm export runs/symbolic out/symbolic-coconut     # the run's best (else latest) checkpoint
+coconut-lm export runs/symbolic out/symbolic-coconut     # the run's latest checkpoint (RUN/best for the best)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ def add_parser(subparsers) -> None:
         help="copy a checkpoint without its optimizer and RNG states (for eval, generate, analyze)",
         description=__doc__.split("\n\n")[0],
     )
-    p.add_argument("checkpoint", help="checkpoint folder, or a run folder (its best, else latest, checkpoint)")
+    p.add_argument("checkpoint", help="checkpoint folder (RUN/best for the best one), or a run folder: its latest checkpoint")
     p.add_argument("out", help="new folder (must not exist)")
     p.set_defaults(func=run)
 

@@ -73,6 +73,8 @@ class EvalResult:
     mean_thoughts: float = 0.0
     candidate_accuracy: float | None = None
     """Binary-choice data only: the answer restricted to the two candidates (`eval.candidates`)."""
+    checkpoint: dict = field(default_factory=dict)
+    """Which checkpoint was evaluated: `run.checkpoint.describe_checkpoint` (path, step, epoch, stage)."""
 
     def metrics(self, prefix: str = "eval/") -> dict:
         restricted = {} if self.candidate_accuracy is None else {f"{prefix}candidate_accuracy": self.candidate_accuracy}
@@ -315,8 +317,8 @@ def eval_prompts(split, stage: int, method, options, ids, num_thoughts: int | No
 
 
 def load_for_inference(path: str, device: str | None = None):
-    """(run config, `ModelBundle`, stage) of a checkpoint folder, or of a run folder's best
-    (else latest) checkpoint; the stage is the one the checkpoint was trained at."""
+    """(run config, `ModelBundle`, stage) of a checkpoint folder, or of a run folder's latest
+    checkpoint (`run.checkpoint.resolve_checkpoint`); the stage is the one it was trained at."""
     folder = ckpt.resolve_checkpoint(path)
     ckpt.verify_checkpoint(folder)
     cfg = config_from_dict(ckpt.read_checkpoint_config(folder))
@@ -371,7 +373,7 @@ def evaluate_checkpoint(
     context = context_size(bundle.model, cfg.model)
     budget = max_new_tokens + (adaptive.max_thoughts + 1 if adaptive else 0)
     prompts = fit_prompts(prompts, split, context, budget, too_long or cfg.data.too_long)
-    return evaluate(
+    result = evaluate(
         bundle.model,
         bundle.tokenizer,
         split,
@@ -382,6 +384,8 @@ def evaluate_checkpoint(
         batch_size or cfg.evaluation.batch_size,
         adaptive,
     )
+    result.checkpoint = ckpt.describe_checkpoint(ckpt.resolve_checkpoint(path))
+    return result
 
 
 def load_adaptive(folder, method, curriculum) -> AdaptiveThoughts:

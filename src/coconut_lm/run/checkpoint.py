@@ -345,14 +345,37 @@ def prune_checkpoints(run_dir: str | Path, keep_last: int) -> None:
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint folder as given, or a run folder's best (else latest) checkpoint."""
+    """The checkpoint that `eval`, `generate`, `analyze` and `stop-head` read for `path`.
+
+    A checkpoint folder is itself (`RUN/best` for the best one). A run folder means its latest
+    checkpoint: where training ended, the last of the final stage once the run is complete;
+    `best/` only when it holds no other. `best/` is never chosen silently, because it is picked
+    by validation accuracy across all stages and may be an early stage with fewer thoughts.
+    """
     folder = Path(path)
     if not (folder / CONFIG_FILE).is_file():
-        best = folder / BEST
-        folder = best if (best / CONFIG_FILE).is_file() else latest_checkpoint(folder)
+        latest, best = latest_checkpoint(folder), folder / BEST
+        folder = latest if latest is not None else best if (best / CONFIG_FILE).is_file() else None
         if folder is None:
             raise CheckpointError(f"{path}: neither a checkpoint folder nor a run folder with checkpoints")
     return folder
+
+
+def checkpoint_line(folder: str | Path) -> str:
+    """One line naming a checkpoint, its step and its stage, for the reports that read one."""
+    d = describe_checkpoint(folder)
+    return f"checkpoint: {d['checkpoint']}" + ("" if d["step"] is None else f" (step {d['step']}, stage {d['stage']})")
+
+
+def describe_checkpoint(folder: str | Path) -> dict:
+    """{"checkpoint", "step", "epoch", "stage"} of a checkpoint folder (None where it has no trainer state)."""
+    state = read_trainer_state(folder) if (Path(folder) / STATE_FILE).is_file() else None
+    return {
+        "checkpoint": str(folder),
+        "step": state.global_step if state else None,
+        "epoch": state.epoch if state else None,
+        "stage": state.stage if state else None,
+    }
 
 
 def read_trainer_state(folder: str | Path) -> TrainerState:
