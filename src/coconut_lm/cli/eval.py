@@ -98,7 +98,7 @@ def add_parser(subparsers) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("checkpoint", help="checkpoint folder (RUN/best for the best one), or a run folder: its latest checkpoint")
+    p.add_argument("checkpoint", help="checkpoint folder (RUN/best: the best), or a run folder (its latest checkpoint)")
     p.add_argument("--data", required=True, help="examples (JSON list or JSON Lines)")
     add_arguments(p, EvalSettings)  # --num-thoughts, --thoughts, --stage, --limit, ... with their checks
     p.add_argument("--predictions", help="write one JSON line per question here (a new file, or see --overwrite)")

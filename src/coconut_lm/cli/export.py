@@ -12,7 +12,7 @@ def add_parser(subparsers) -> None:
         help="copy a checkpoint without its optimizer and RNG states (for eval, generate, analyze)",
         description=__doc__.split("\n\n")[0],
     )
-    p.add_argument("checkpoint", help="checkpoint folder (RUN/best for the best one), or a run folder: its latest checkpoint")
+    p.add_argument("checkpoint", help="checkpoint folder (RUN/best: the best), or a run folder (its latest checkpoint)")
     p.add_argument("out", help="new folder (must not exist)")
     p.set_defaults(func=run)
 
