@@ -34,58 +34,21 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    import torch
-
-    from coconut_lm.data.collate import collate_prompts
-    from coconut_lm.data.curriculum import build_prompt
-    from coconut_lm.data.tokenization import find_special_text, tokenize_examples
-    from coconut_lm.errors import InputError
-    from coconut_lm.eval.evaluate import extract_answer, load_for_inference, set_num_thoughts
-    from coconut_lm.eval.settings import GenerateSettings, check_stage
-    from coconut_lm.run.build import context_size
-    from coconut_lm.run.checkpoint import checkpoint_line, resolve_checkpoint
+    from coconut_lm.eval.inference import load
+    from coconut_lm.eval.settings import GenerateSettings
+    from coconut_lm.run.checkpoint import checkpoint_line
 
     settings = from_arguments(GenerateSettings, args)  # every flag's range, before anything is loaded
-    cfg, bundle, stage = load_for_inference(args.checkpoint, args.device)
-    special = find_special_text(args.question, bundle.tokenizer)
-    if special is not None:
-        raise InputError(
-            f"question: holds {special!r}, a special token of the tokenizer; coconut-lm places the thought "
-            "tokens itself (remove or reword it; --num-thoughts sets how many thoughts)"
-        )
-    if settings.stage is not None:
-        check_stage(settings.stage, cfg.method, cfg.curriculum)
-        stage = settings.stage
-    example = tokenize_examples(
-        [{"question": args.question, "steps": [], "answer": ""}], bundle.tokenizer, check_concat=False
+    model = load(args.checkpoint, args.device)
+    out = model.generate(
+        args.question, settings.num_thoughts, settings.stage, settings.max_new_tokens, settings.show_thoughts
     )[0]
-    # The question's number of steps is unknown: give it the stage's full thought count.
-    options = dataclasses.replace(cfg.curriculum, pad_latent_to_max=True)
-    prompt = build_prompt(example, stage, cfg.method, options, bundle.ids)
-    if settings.num_thoughts is not None:
-        prompt = set_num_thoughts(prompt, len(example.question), settings.num_thoughts, cfg.method, bundle.ids)
-    max_new_tokens = settings.max_new_tokens
-    context = context_size(bundle.model, cfg.model)
-    if context is not None and len(prompt) + max_new_tokens > context:
-        raise InputError(
-            f"the question's prompt has {len(prompt)} tokens; with {max_new_tokens} new tokens that exceeds "
-            f"the model's context of {context} (use a shorter question or fewer --max-new-tokens)"
-        )
-    batch = collate_prompts([prompt], bundle.ids.pad)
-    device = next(bundle.model.parameters()).device
-    with torch.no_grad():
-        out = bundle.model.generate(
-            batch["input_ids"].to(device),
-            batch["attention_mask"].to(device),
-            max_new_tokens=max_new_tokens,
-            return_dict=True,
-        )
-    new = out.sequences[0, batch["input_ids"].shape[1] :]
-    text = bundle.tokenizer.decode(new, skip_special_tokens=True)
-    print(checkpoint_line(resolve_checkpoint(args.checkpoint)))
-    print(text.strip())
-    print(f"answer: {extract_answer(text)}")
-    print(f"continuous thoughts: {int(out.num_thoughts[0])}")
+    print(checkpoint_line(model.folder))
+    for k, tokens in enumerate(out.thoughts, 1):
+        print(f"thought {k}: {' '.join(tokens)}")
+    print(out.text)
+    print(f"answer: {out.answer}")
+    print(f"continuous thoughts: {out.num_thoughts}")
     return 0
 
 

@@ -63,11 +63,13 @@ class GenerateSettings:
     num_thoughts: Int | None = doc(None, "Continuous thoughts instead of the stage's (0 or more).")
     stage: Int | None = doc(None, "Curriculum stage of the prompt; default: the checkpoint's.")
     max_new_tokens: Int = doc(128, "Tokens generated after the prompt (0 means 0).")
+    show_thoughts: Int = doc(0, "Print each thought's N most likely tokens, read through the LM head (0: none).")
 
     def __post_init__(self) -> None:
         _at_least(self.num_thoughts, 0, "num_thoughts", "the stage's")
         _at_least(self.stage, 0, "stage", "the checkpoint's")
         _at_least(self.max_new_tokens, 0, "max_new_tokens", "128")
+        _at_least(self.show_thoughts, 0, "show_thoughts", "0")
 
 
 def check_flags(cls: type, values: dict) -> object:
