@@ -122,6 +122,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "m2_heldout": method_table("m2_heldout", start="h16"),
     "demo": method_table("demo"),
     "frontier_m2_heldout": frontier_table("frontier_m2_heldout_coconut_s0"),
+    "frontier_demo": frontier_table("frontier_demo_coconut_s0"),
 }
 
 BLOCK = re.compile(r"<!-- table:(?P<name>[\w-]+) -->\n.*?<!-- /table:(?P=name) -->", re.DOTALL)

@@ -16,6 +16,8 @@ SYMBOLIC = REPO / "experiments" / "symbolic"
 TEST_SPLIT = {  # checkpoint -> (its held-out split, its entry in results.json)
     "cot_stage0_h14_s0": ("test.json", None),
     "cot_stage0_demo_s0": ("demo_test.json", None),
+    "coconut_demo_s0": ("demo_test.json", "demo/coconut/s0"),
+    "cot_demo_s0": ("demo_test.json", "demo/cot/s0"),
     "coconut_h16_s0": ("test.json", "h16/coconut/s0"),
     "cot_h16_s0": ("test.json", "h16/cot/s0"),
     "coconut_m0_s0": ("m0_test.json", "m0/coconut/s0"),
