@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# One-command GPU check (about 7 minutes on one H200). Needs only this repository: no ../shared,
-# no network (torch, transformers and the package's other dependencies already installed, or a
-# .venv here). Writes JSON and logs to OUT and prints a summary; on a machine without a GPU it
-# says so and stops.
+# One-command GPU check (about 7 minutes on one H200). Needs only this repository and no network
+# (torch, transformers and the package's other dependencies already installed, or a .venv here).
+# Writes JSON and logs to OUT and prints a summary; on a machine without a GPU it says so and
+# stops.
 #   usage: scripts/check_gpu.sh [OUT]          (default OUT: /tmp/gpu_check)
 #   SMOKE=1 scripts/check_gpu.sh OUT           every part at toy size on the CPU (checks the script)
 # Parts, each time-boxed:
@@ -21,7 +21,7 @@ step() { echo; echo "=== $* ($(date +%T))"; }
 
 DEVICE=cuda SPLITS=1920,32,32 LAYERS=6 WIDTH=512 HEADS=8 BATCH=64 BENCH=() TESTS=tests
 if [ "${SMOKE:-0}" = 1 ]; then
-  DEVICE=cpu SPLITS=128,16,16 LAYERS=2 WIDTH=32 HEADS=2 BATCH=16 TESTS=tests/test_bench.py
+  DEVICE=cpu SPLITS=128,16,16 LAYERS=2 WIDTH=32 HEADS=2 BATCH=16 TESTS=tests/apps/test_bench.py
   BENCH=(--n-layer 1 --n-embd 32 --n-head 2 --batch-size 2 --min-question 8 --max-question 12 --repeats 1)
 elif ! "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
   echo "no GPU: torch sees no CUDA device on this machine; nothing was measured."

@@ -1,4 +1,4 @@
-"""The package's layers and the direction of its imports (README, "Architecture").
+"""The package's layers and the direction of its imports (docs/architecture.md, "Layers").
 
 Layers, lowest first: the top-level base modules (errors, io, constants), then
 model <- data <- run <- eval <- train <- analysis <- apps <- cli. A module imports only from its

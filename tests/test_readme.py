@@ -160,6 +160,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 def test_the_walkthrough_runs_as_written(tmp_path, monkeypatch, capsys, one_thread):
     from coconut_lm.data.schema import validate_examples
 

@@ -6,9 +6,10 @@
 A setting fixes the graphs (the ProsQA generator's node count and answer depth), the amount of
 data, the model and the training budget; every method of a setting gets the same data, model,
 epochs and learning rate, and the seed changes only the initialisation and the training order.
-Data: `generate_splits` (seed 0) converted by `coconut-lm data symbolic`; the model is GPT-2
-from scratch. Coconut follows the curriculum with c = 1 up to `max_path` stages; CoT and No-CoT
-train for the same number of epochs. Each run is evaluated on the held-out test split with its
+Data: `generate_splits` (seed 0) converted by `coconut-lm data symbolic`; the model is trained
+from scratch: GPT-2 in small, small_long and d1, a Llama-style model (`model_type="llama"`) from
+d2 on. Coconut follows the curriculum with c = 1 up to `max_path` stages; CoT and No-CoT train
+for the same number of epochs. Each run is evaluated on the held-out test split with its
 last checkpoint; results accumulate in `results.json` (a run whose entry exists is skipped).
 Run folders (`runs/`) are not committed.
 """
@@ -449,7 +450,7 @@ def run_one(name: str, method: str, seed: int, results: dict) -> None:
         tree["run_dir"] = str(HERE / "runs" / name / f"{method}_s{seed}")
         copy_last_checkpoint(source, Path(tree["run_dir"]))
     cfg = config_from_dict(tree)
-    train(cfg, device="cpu")
+    train(cfg, device="cpu", allow_changes=bool(setting.continue_from))  # a continuation changes the schedule
     minutes = (time.time() - start) / 60 + earlier_minutes
     warm_file = Path(cfg.run_dir) / "warm_minutes.json"
     if method == "cot" and warm_file.is_file():  # this CoT run resumed from the warm-up a Coconut run trained

@@ -28,6 +28,8 @@ from coconut_lm.errors import ConfigError, UserError
 
 Int = Annotated[int, pydantic.Strict()]
 """An integer field: a string, a float or a bool is an error, not converted."""
+Float = Annotated[float, pydantic.Strict()]
+"""A real-number field: an integer is taken; a string or a bool is an error, not converted."""
 Bool = Annotated[bool, pydantic.Strict()]
 """A true/false field: "yes", 1 or "false" are errors, not converted."""
 
@@ -91,6 +93,7 @@ def _message(cls: type, error: dict, key_of: Callable[[tuple], str]) -> str:
     if kind == "value_error" and (isinstance(cause, UserError) or not loc):
         return str(cause)  # a __post_init__ check: its message names its keys
     key = key_of(loc)
+    key = key if key.isprintable() else repr(key)  # a key typed with a line break: still one line
     if kind == "value_error":
         return f"{key}: {cause}"
     if kind == "unexpected_keyword_argument":

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from coconut_lm.cli import main
 
 
+@pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path, capsys):
     torch.set_num_threads(1)
     out = tmp_path / "demo"

@@ -16,6 +16,7 @@ STAGE0 = REPO / "experiments" / "symbolic" / "checkpoints" / "cot_stage0_demo_s0
 TOY = ["--num-generated", "64", "--num-train", "32", "--num-valid", "8", "--num-test", "8", "--threads", "1"]
 
 
+@pytest.mark.slow
 def test_graph_demo_from_scratch(tmp_path, capsys):
     torch.set_num_threads(1)
     out = tmp_path / "demo"
@@ -41,6 +42,7 @@ def test_graph_demo_from_scratch(tmp_path, capsys):
     assert main(args) == 0  # again: everything reused
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not STAGE0.is_dir(), reason=f"no committed stage-0 checkpoint at {STAGE0}")
 def test_graph_demo_from_the_committed_stage0(tmp_path, capsys):
     torch.set_num_threads(1)

@@ -8,18 +8,7 @@ import json
 import pytest
 
 from coconut_lm.cli import main
-from tests.helpers import fails
-
-GRAPH = {
-    "question": "Is Tom a B or C?",
-    "steps": ["Tom is an A.", "Every A is a C."],
-    "answer": "Tom is a C.",
-    "idx_to_symbol": ["A", "B", "C"],
-    "edges": [[0, 2]],
-    "root": 0,
-    "target": 2,
-    "neg_target": 1,
-}
+from tests.helpers import GRAPH, fails
 
 
 @pytest.mark.parametrize(

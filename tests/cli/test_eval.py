@@ -121,3 +121,15 @@ def test_stage_past_the_methods_last_is_refused(tiny_run, capsys, command):
     line = fails([command, tiny_run["run"], *target, "--stage", "3", "--max-new-tokens", "1"], capsys)
     assert line == f"coconut-lm {command}: --stage: method coconut has stages 0 to 2 in this run, got 3"
     assert main([command, tiny_run["run"], *target, "--stage", "2", "--max-new-tokens", "1"]) == 0
+
+
+def test_generate_draws_samples_that_repeat_with_a_seed(tiny_run, capsys):
+    argv = ["generate", tiny_run["run"], "Is Tom a wumpus?", "--max-new-tokens", "4"]
+    sampling = ["--temperature", "1.0", "--top-p", "0.9", "--num-samples", "3", "--seed", "0"]
+    assert main([*argv, *sampling]) == 0
+    first = capsys.readouterr().out
+    assert main([*argv, *sampling]) == 0
+    assert capsys.readouterr().out == first
+    lines = first.splitlines()
+    assert [line.split(":")[0] for line in lines if line.startswith("sample ")] == ["sample 1", "sample 2", "sample 3"]
+    assert lines[-2].startswith("answers: ") and lines[-1] == "continuous thoughts: 1"

@@ -64,7 +64,7 @@ def test_convert_with_the_answer_in_the_chain_field():
     examples, failed = convert(records, "question", "answer", "answer", "equations", answer_after="####")
     assert examples == [{"question": "How many clips?", "steps": ["<<48/2=24>>", "<<48+24=72>>"], "answer": "1072"}]
     assert [(f["index"], f["reason"]) for f in failed] == [
-        (1, "the chain gives no step with --split equations"),
+        (1, "the chain gives no step with --split 'equations'"),
         (2, "field 'question' is empty or not text"),
         (3, "no field 'question'"),
         (4, "no '####' in field 'answer'"),

@@ -67,6 +67,9 @@ class MergingTokenizer:
     def __call__(self, texts: list[str], add_special_tokens: bool = True) -> dict:
         return {"input_ids": [self.encode(t, add_special_tokens) for t in texts]}
 
+    def decode(self, ids: list[int]) -> str:
+        return "".join("\nE" if i == 999 else chr(i) for i in ids)
+
 
 def test_official_format(official_tokenizer):
     tok = official_tokenizer
@@ -87,8 +90,9 @@ def test_batched_equals_one_at_a_time(official_tokenizer):
 
 def test_mismatch_is_an_error_naming_the_example():
     tok = MergingTokenizer()
-    with pytest.raises(TokenizationMismatchError, match=r"example 3: .*first difference at token"):
+    with pytest.raises(TokenizationMismatchError, match=r"example 3: .*first difference at token") as err:
         tokenize_example(EXAMPLE, tok, idx=3)
+    assert "merges the line break with the text beside it into '\\nE'" in str(err.value)  # the cause
     assert tokenize_example(EXAMPLE, tok, idx=3, check_concat=False).answer[-1] == 0
     with pytest.raises(TokenizationMismatchError, match=r"example 1:"):
         tokenize_examples([dict(EXAMPLE, steps=[]), EXAMPLE], tok)

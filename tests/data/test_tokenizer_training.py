@@ -63,6 +63,34 @@ def test_texts_and_files_mix(tmp_path, data_file):
 def test_vocab_size_validation(tmp_path):
     with pytest.raises(ValueError, match="vocab_size"):
         train_tokenizer(["x"], vocab_size=100, out_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"vocab_size must be > 259 \(3 special tokens \+ 256 bytes\) for the llama"):
+        train_tokenizer(["x"], vocab_size=259, out_dir=tmp_path, family="llama")
+
+
+def test_family_and_prepend_scheme_validation(tmp_path):
+    with pytest.raises(ValueError, match="family must be one of byte-bpe, llama, unigram, gemma, got 'bert'"):
+        train_tokenizer(["x"], vocab_size=300, out_dir=tmp_path, family="bert")
+    for family, scheme in [("llama", "never"), ("gemma", "first")]:
+        with pytest.raises(ValueError, match="prepend_scheme must be first or always"):
+            train_tokenizer(["x"], vocab_size=300, out_dir=tmp_path, family=family, prepend_scheme=scheme)
+
+
+@pytest.mark.parametrize(
+    "family, specials",
+    [
+        ("llama", ["<unk>", "<s>", "</s>", "<0x00>"]),  # as Llama-2: the bytes follow, BOS starts each encode
+        ("unigram", ["<unk>", "<s>", "</s>", "<0x00>"]),
+        ("gemma", ["<pad>", "<eos>", "<bos>", "<unk>", "<0x00>"]),
+    ],
+)
+def test_sentencepiece_families_have_their_models_special_tokens(tmp_path, data_file, family, specials):
+    tok = AutoTokenizer.from_pretrained(train_tokenizer([data_file], 400, tmp_path / family, family=family))
+    assert tok.convert_tokens_to_ids(specials) == list(range(len(specials)))
+    assert tok.encode("Tom")[0] == tok.bos_token_id == specials.index(tok.bos_token)
+    assert tok.pad_token == ("<pad>" if family == "gemma" else None)  # Llama-2 has none: pad = EOS later
+    assert 260 < len(tok) <= 400  # the Unigram trainer stops short on small data
+    text = record_text(RECORDS[3])
+    assert tok.decode(tok.encode(text), skip_special_tokens=True) == text
 
 
 def test_cli(tmp_path, data_file):
@@ -77,3 +105,13 @@ def test_cli(tmp_path, data_file):
     assert (out / "tokenizer.json").read_bytes() == before
     assert main([*argv, "--overwrite"]) == 0
     assert (out / "tokenizer.json").read_bytes() != before
+
+
+def test_cli_family(tmp_path, data_file):
+    out = tmp_path / "tok"
+    argv = ["tokenizer", "train", "--data", str(data_file), "--vocab-size", "400", "--out", str(out)]
+    assert main([*argv, "--family", "llama"]) == 0
+    tok = AutoTokenizer.from_pretrained(out)
+    assert tok.bos_token == "<s>" and tok.tokenize("Tom")[0].startswith("\u2581")
+    with pytest.raises(SystemExit):
+        main([*argv, "--family", "sentencepiece", "--overwrite"])

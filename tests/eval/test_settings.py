@@ -37,6 +37,17 @@ def test_eval_flags_out_of_range(tmp_path, capsys, flags, message):
         (["--max-new-tokens", "-5"], "--max-new-tokens: must be >= 0, got -5"),
         (["--stage", "-1"], "--stage: must be >= 0, got -1"),
         (["--stage", "one"], "--stage: expected int, got 'one'"),
+        (["--temperature", "-0.5"], "--temperature: must be >= 0 (0: greedy), got -0.5"),
+        (["--temperature", "hot"], "--temperature: expected float, got 'hot'"),
+        (["--temperature", ".inf"], "--temperature: expected a finite number, got inf"),
+        (["--temperature", "1", "--top-p", "0"], "--top-p: must be in (0, 1], got 0.0"),
+        (["--temperature", "1", "--top-p", "1.5"], "--top-p: must be in (0, 1], got 1.5"),
+        (["--temperature", "1", "--num-samples", "0"], "--num-samples: must be >= 1, got 0"),
+        (["--temperature", "1", "--seed", "-1"], "--seed: must be >= 0, got -1"),
+        # sampling flags without a temperature would change nothing: refused, not ignored
+        (["--num-samples", "4"], "--num-samples: greedy decoding (--temperature 0) gives the same answer"),
+        (["--top-p", "0.9"], "--top-p: has no effect on greedy decoding; give --temperature > 0 to sample"),
+        (["--seed", "3"], "--seed: has no effect on greedy decoding"),
     ],
 )
 def test_generate_flags_out_of_range(tmp_path, capsys, flags, message):
@@ -51,3 +62,7 @@ def test_defaults_and_library_checks():
         check_flags(EvalSettings, {"limit": 0})
     with pytest.raises(ConfigError, match="--stage: must be >= 0, got -2"):
         EvalSettings(stage=-2)
+    sampling = check_flags(GenerateSettings, {"temperature": 1, "top_p": 0.5, "num_samples": 3, "seed": 0})
+    assert (sampling.temperature, sampling.top_p, sampling.num_samples, sampling.seed) == (1.0, 0.5, 3, 0)
+    with pytest.raises(ConfigError, match="--temperature: expected float, got True"):
+        check_flags(GenerateSettings, {"temperature": True})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,20 +15,23 @@ import torch
 from safetensors.torch import load_file
 
 from coconut_lm.cli import main
-from coconut_lm.train.trainer import KILL_AFTER_STEP_ENV
-from tests.paths import REPO
+from coconut_lm.run.checkpoint import step_name
+from tests.helpers import cli_env, signal_when
 from tests.train.helpers import NO_DROPOUT
 from tests.train.toy import write_config
 
+pytestmark = pytest.mark.slow  # torchrun processes
 
-def _torchrun(*args: object, expect_rc: int = 0, kill_after_step: int | None = None) -> None:
+
+def _torchrun_command(*args: object) -> list[str]:
     torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
-    env = {**os.environ, "PYTHONPATH": os.path.join(REPO, "src"), "OMP_NUM_THREADS": "1"}
-    if kill_after_step is not None:
-        env[KILL_AFTER_STEP_ENV] = str(kill_after_step)
     command = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "coconut_lm", "train", "--device", "cpu"]
-    proc = subprocess.run([*command, *map(str, args)], env=env, capture_output=True, text=True, timeout=180)
-    assert proc.returncode == expect_rc, proc.stderr[-3000:]
+    return [*command, *map(str, args)]
+
+
+def _torchrun(*args: object) -> None:
+    proc = subprocess.run(_torchrun_command(*args), env=cli_env(), capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def _losses(run) -> list[float]:
@@ -79,8 +83,10 @@ def test_fsdp_killed_and_resumed_equals_uninterrupted(make_config, tmp_path):
         return write_config(tmp_path / f"{name}.yaml", cfg)  # dropout on: per-rank RNG restored
 
     whole, killed = config("whole"), config("killed")
-    _torchrun(killed, kill_after_step=3, expect_rc=1)  # torchrun reports the SIGKILL
-    assert sorted(p.name for p in (tmp_path / "killed" / "checkpoints").iterdir()) == ["step-00000002"]
+    first = tmp_path / "killed" / "checkpoints" / step_name(2)
+    proc = signal_when(_torchrun_command(killed), first, signal.SIGKILL, timeout=180)  # torchrun and its workers
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+    assert not (tmp_path / "killed" / "checkpoints" / step_name(8)).exists()  # killed mid-run
     _torchrun(tmp_path / "killed")
     _torchrun(whole)
     final = "checkpoints/step-00000008/model.safetensors"

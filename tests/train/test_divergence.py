@@ -64,7 +64,7 @@ def test_a_diverging_resume_keeps_the_good_checkpoints(make_config, tmp_path, ca
     assert main(["train", str(write_config(tmp_path / "c.yaml", cfg))]) == 0
     good = run / "checkpoints" / "step-00000004"
     before = (good / "model.safetensors").read_bytes()
-    line = fails(["train", str(run), "training.num_epochs=3", "training.lr=1e6"], capsys)
+    line = fails(["train", str(run), "training.num_epochs=3", "training.lr=1e6", "--allow-changes"], capsys)
     assert "training diverged at global step 6" in line and f"the last checkpoint, {good}, is intact" in line
     assert ckpt.list_checkpoints(run) == [good]  # no non-finite resume point replaced it
     assert (good / "model.safetensors").read_bytes() == before

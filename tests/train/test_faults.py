@@ -1,5 +1,5 @@
 """Faults and bad input: each ends in one clear line (exit 2) or a safe recovery, and nothing
-earlier is lost. One test per case of the faults table in the README."""
+earlier is lost. One test per case of the table in docs/faults.md ("Faults and recovery")."""
 
 from __future__ import annotations
 
@@ -131,6 +131,23 @@ def test_prompt_longer_than_the_context(make_config, tmp_path, capsys, toy_asset
         assert json.loads(capsys.readouterr().out)["num_questions"] == questions
     line = fails(["generate", folder, records[2]["question"], "--max-new-tokens", "8"], capsys)
     assert "exceeds the model's context of 96" in line
+
+
+@pytest.mark.parametrize("source", ["model", "tokenizer"])
+def test_an_unknown_hub_id_offline_is_one_line_at_once(make_config, tmp_path, capsys, monkeypatch, source):
+    import socket
+
+    import huggingface_hub
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: pytest.fail("touched the network"))
+    unknown = "coconut-lm-tests/no-such-model"
+    model = {"from_config": None, "name_or_path": unknown} if source == "model" else {"tokenizer": unknown}
+    line = fails(["train", str(write_config(tmp_path / "c.yaml", make_config(model=model)))], capsys)
+    key = "model.name_or_path" if source == "model" else "model.tokenizer"
+    assert line.startswith(f"coconut-lm train: {key}: {unknown!r}: no such local folder, and not in the Hugging Face")
+    assert line.endswith("downloads are off (HF_HUB_OFFLINE is set): give a folder, or unset it")
 
 
 @pytest.mark.parametrize("where", ["missing", "empty"])

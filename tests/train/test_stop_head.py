@@ -40,6 +40,21 @@ def test_save_and_load(tmp_path):
     assert meta["max_thoughts"] == 3 and torch.equal(head(x), again(x))
 
 
+def test_a_save_cut_short_is_refused_at_load(tmp_path):
+    from coconut_lm.errors import InputError
+    from coconut_lm.model.stop_head import META, WEIGHTS
+
+    StopHead(8).save(tmp_path, {"max_thoughts": 3})
+    earlier = (tmp_path / META).read_text()
+    StopHead(8).save(tmp_path, {"max_thoughts": 3})  # killed after the weights: the earlier metadata stays
+    (tmp_path / META).write_text(earlier)
+    with pytest.raises(InputError, match=f"{WEIGHTS} is not the one {META} describes"):
+        StopHead.load(tmp_path)
+    (tmp_path / META).unlink()
+    with pytest.raises(InputError, match="no complete stop head"):
+        StopHead.load(tmp_path)
+
+
 def test_stop_head_cli_and_adaptive_eval(tmp_path, toy_assets, capsys):
     run = tmp_path / "run"
     overrides = [

@@ -1,19 +1,25 @@
-"""The paper's latent-reasoning analyses (docs/method.md §7): decoded thoughts, path categories, values.
+"""The paper's latent-reasoning analyses (docs/method.md §7): decoded thoughts, path categories, values;
+and a run's metrics drawn.
 
 checkpoint_io   a checkpoint as a `CoconutModel` + tokenizer; data; forced prompts
 categories      the six outcome categories of a ProsQA output (pure text + graph)
 paths           forced switching to language after k thoughts, categories per k
 values          implicit values of frontier nodes after thought 1 and 2
 thoughts        continuous thoughts through the LM head, nearest embeddings, norms
+frontier        thoughts as a latent breadth-first search: frontier mass, top-k, attention
+run_metrics     a run's metrics.jsonl read and drawn (`coconut-lm plot`)
 plots           the figures (matplotlib, imported lazily)
-cli             `coconut-lm analyze thoughts|paths|values`
+
+The commands are `coconut-lm analyze thoughts|paths|values|frontier` and `coconut-lm plot`
+(`cli/analyze.py`, `cli/plot.py`).
 """
 
-# Exports resolve lazily, so `coconut-lm --help` (which imports `analysis.cli`) stays fast.
+# Exports resolve lazily, so importing the package (and `coconut-lm --help`) stays fast.
 _EXPORTS = {
     "categories": ("Category", "PathVerdict", "ProsQAGraph", "classify_output"),
     "checkpoint_io": ("AnalysisModel", "load_analysis_model", "load_records"),
     "paths": ("PathsReport", "analyze_paths", "format_paths_table", "write_paths_report"),
+    "run_metrics": ("RunMetrics", "plot_run", "read_metrics"),
     "thoughts": ("ThoughtsReport", "analyze_thoughts", "decode_thoughts", "write_thoughts_report"),
     "values": (
         "ValuesReport",

@@ -75,8 +75,8 @@ class AnalysisModel:
 def _load_plain_folder(folder: Path):
     """(model, tokenizer, ids) of a folder with only `transformers` files."""
 
-    tokenizer = load_tokenizer(str(folder))
-    base = load_pretrained(folder)
+    tokenizer = load_tokenizer(str(folder), key="checkpoint")
+    base = load_pretrained(folder, key="checkpoint")
     ids = add_special_tokens(tokenizer)
     n_rows = base.get_input_embeddings().weight.shape[0]
     if max(ids.start_latent, ids.end_latent, ids.latent) >= n_rows:

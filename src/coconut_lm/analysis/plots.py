@@ -1,12 +1,15 @@
 """The analyses' figures (PNG, matplotlib imported lazily with the non-interactive Agg backend).
 
 Each function takes plain data (no model), draws one figure, writes it and returns its path.
+matplotlib is an optional extra (`pip install 'coconut-lm[plot]'`): `require_matplotlib` says so
+in one line before any work.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from coconut_lm.errors import UserError
 from coconut_lm.io import atomic_write
 
 CATEGORY_COLORS = {
@@ -17,6 +20,18 @@ CATEGORY_COLORS = {
     "hallucination": "#d9534f",
     "wrong_target": "#f0ad4e",
 }
+
+
+class PlottingUnavailable(UserError, RuntimeError):
+    """A figure was asked for but matplotlib is not installed."""
+
+
+def require_matplotlib() -> None:
+    """Raise `PlottingUnavailable` (one line: what to install) unless matplotlib can be imported."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise PlottingUnavailable("matplotlib is not installed: pip install 'coconut-lm[plot]'") from None
 
 
 def _pyplot():
@@ -196,6 +211,10 @@ def plot_validation_curves(curves: dict[str, list[dict]], path: str | Path, titl
         if row["stage"] != prev["stage"]:
             ax.axvline(prev["epoch"] + 0.5, color="gray", linestyle="--", linewidth=0.8)
             ax.text(prev["epoch"] + 0.55, 0.02, f"stage {row['stage']}", fontsize=8, color="gray")
+    if staged:
+        first = staged[-1][0]
+        ax.text(first["epoch"], 0.02, f"stage {first['stage']}", fontsize=8, color="gray")
+    ax.xaxis.get_major_locator().set_params(integer=True)  # epochs are whole
     ax.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1), title=title)
     if any(curves):
         ax.legend(fontsize=8)
@@ -216,4 +235,60 @@ def plot_accuracy_bars(groups: dict[str, dict[str, tuple[float, float]]], path: 
     ax.axhline(50, color="gray", linestyle="--", linewidth=0.8)
     ax.set(ylabel="test accuracy (%)", ylim=(0, 100), title=title)
     ax.legend(fontsize=8, ncol=min(len(methods), 4), loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    return _save(fig, path)
+
+
+def _running_mean(values: list[float], window: int) -> list[float]:
+    """The mean of each value and the `window - 1` before it (fewer at the start)."""
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v - (values[i - window] if i >= window else 0.0)
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def _shade_stages(axes, steps: list[int], stages: list[int]) -> None:
+    """Shade each curriculum stage's span of steps (alternating), its name on the first axis."""
+    starts = [i for i in range(len(stages)) if i == 0 or stages[i] != stages[i - 1]]
+    for n, i in enumerate(starts):
+        end = steps[starts[n + 1]] if n + 1 < len(starts) else steps[-1]
+        for ax in axes:
+            ax.axvspan(steps[i], end, color="#4c72b0" if n % 2 else "#dd8452", alpha=0.08, lw=0)
+        axes[0].text(
+            steps[i],
+            1.0,
+            f" stage {stages[i]}",
+            transform=axes[0].get_xaxis_transform(),
+            fontsize=8,
+            va="top",
+            color="gray",
+        )
+
+
+def plot_training_curves(
+    train: list[dict], validation_loss: list[tuple[int, float]], path: str | Path, title: str
+) -> Path:
+    """Training loss (raw and a running mean) and learning rate by step, each curriculum stage shaded.
+
+    `train`: rows of step, loss, lr, stage (by step); `validation_loss`: (step, loss) points drawn
+    on the loss panel."""
+    plt = _pyplot()
+    steps = [r["step"] for r in train]
+    losses = [r["loss"] for r in train]
+    fig, (loss_ax, lr_ax) = plt.subplots(2, 1, figsize=(7, 5), sharex=True, height_ratios=(2, 1))
+    loss_ax.plot(steps, losses, color="#4c72b0", alpha=0.3, lw=0.8, label="training loss")
+    window = max(1, len(losses) // 50)
+    if window > 1:
+        loss_ax.plot(steps, _running_mean(losses, window), color="#4c72b0", lw=1.5, label=f"mean of {window} logs")
+    if validation_loss:
+        xs, ys = zip(*validation_loss)
+        loss_ax.plot(xs, ys, "o-", color="#c44e52", ms=4, label="validation loss")
+    if all(v > 0 for v in losses + [y for _, y in validation_loss]):
+        loss_ax.set_yscale("log")
+    loss_ax.set(ylabel="loss", title=title)
+    loss_ax.legend(fontsize=8)
+    lr_ax.plot(steps, [r["lr"] for r in train], color="#55a868")
+    lr_ax.set(xlabel="step", ylabel="learning rate")
+    lr_ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
+    _shade_stages([loss_ax, lr_ax], steps, [r["stage"] for r in train])
     return _save(fig, path)

@@ -5,7 +5,9 @@ sets `func` (called with the parsed namespace, returning an exit code or None).
 
 Errors follow one policy (`coconut_lm.errors`): a `UserError`, or a command's own
 `SystemExit("message")`, prints one line and exits with status 2; `--debug` (anywhere on the
-command line) shows the traceback instead. Logging is configured here, once.
+command line) shows the traceback instead. An interrupt (Ctrl-C, or SIGTERM during training)
+prints one line and exits with 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM.
+Logging is configured here, once.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 
 from coconut_lm.errors import UserError, exit_with
@@ -23,6 +26,7 @@ SUBCOMMANDS = (
     "coconut_lm.cli.bench",  # coconut-lm bench
     "coconut_lm.cli.demo",  # coconut-lm demo
     "coconut_lm.cli.analyze",  # coconut-lm analyze ...
+    "coconut_lm.cli.plot",  # coconut-lm plot RUN
     "coconut_lm.cli.train",  # coconut-lm train
     "coconut_lm.cli.eval",  # coconut-lm eval / generate
     "coconut_lm.cli.stop_head",  # coconut-lm stop-head
@@ -30,8 +34,17 @@ SUBCOMMANDS = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse under the error policy: a bad command line is one line naming the command and
+    the argument (`coconut-lm data steps: the following arguments are required: --split`), exit 2.
+    Every subcommand's parser is one too (argparse gives subparsers their parent's class)."""
+
+    def error(self, message: str):
+        raise exit_with(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="coconut-lm",
         description="Train and study Chain of Continuous Thought (Coconut) language models.",
         epilog="--debug (anywhere): show the traceback of an error instead of its one line.",
@@ -81,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         if debug or not isinstance(e.code, str):
             raise
         raise exit_with(e.code) from None
+    except KeyboardInterrupt as e:  # `TrainingStopped` names its checkpoint
+        if debug:
+            raise
+        print(f"{command_name(args)}: {str(e) or 'interrupted (Ctrl-C)'}", file=sys.stderr)
+        return 128 + getattr(e, "signum", signal.SIGINT)
     return int(code or 0)
 
 

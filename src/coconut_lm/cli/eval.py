@@ -1,8 +1,9 @@
 """`coconut-lm eval` and `coconut-lm generate`: a checkpoint on a data file, or on one question.
 
 coconut-lm eval runs/prosqa/best --data data/prosqa/test.json --predictions preds.jsonl
-coconut-lm eval runs/prosqa --data test.json --num-thoughts 3   # a run folder: its best checkpoint
+coconut-lm eval runs/prosqa --data test.json --num-thoughts 3   # a run folder: its latest checkpoint
 coconut-lm generate runs/prosqa/best "Is Tom a wumpus or a yumpus?"
+coconut-lm generate runs/prosqa "Is Tom a wumpus?" --temperature 0.8 --num-samples 8 --seed 0   # 8 drawn answers
 """
 
 from __future__ import annotations
@@ -34,21 +35,27 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    from collections import Counter
+
     from coconut_lm.eval.inference import load
     from coconut_lm.eval.settings import GenerateSettings
     from coconut_lm.run.checkpoint import checkpoint_line
 
     settings = from_arguments(GenerateSettings, args)  # every flag's range, before anything is loaded
     model = load(args.checkpoint, args.device)
-    out = model.generate(
-        args.question, settings.num_thoughts, settings.stage, settings.max_new_tokens, settings.show_thoughts
-    )[0]
+    outs = model.generate(args.question, **dataclasses.asdict(settings))
     print(checkpoint_line(model.folder))
-    for k, tokens in enumerate(out.thoughts, 1):
+    for k, tokens in enumerate(outs[0].thoughts, 1):  # the thoughts come before any draw: one set
         print(f"thought {k}: {' '.join(tokens)}")
-    print(out.text)
-    print(f"answer: {out.answer}")
-    print(f"continuous thoughts: {out.num_thoughts}")
+    if len(outs) == 1:
+        print(outs[0].text)
+        print(f"answer: {outs[0].answer}")
+    else:
+        for out in outs:
+            print(f"sample {out.sample + 1}: {out.text}")
+        votes = Counter(out.answer for out in outs).most_common()
+        print("answers: " + ", ".join(f"{answer} ({n})" for answer, n in votes))
+    print(f"continuous thoughts: {outs[0].num_thoughts}")
     return 0
 
 
@@ -72,6 +79,6 @@ def add_parser(subparsers) -> None:
     g = subparsers.add_parser("generate", help="answer one question with a checkpoint")
     g.add_argument("checkpoint", help="checkpoint folder or run folder")
     g.add_argument("question", help="the question text (special tokens such as <|latent|> are refused)")
-    add_arguments(g, GenerateSettings)  # --num-thoughts, --stage, --max-new-tokens
+    add_arguments(g, GenerateSettings)  # --num-thoughts, --stage, --max-new-tokens, --temperature, ...
     g.add_argument("--device", help="cpu, cuda, ...")
     g.set_defaults(func=run_generate)

@@ -3,8 +3,12 @@
 coconut-lm train configs/prosqa_coconut.yaml training.lr=3e-4 run_dir=runs/prosqa
 coconut-lm train runs/prosqa                  # resume the run from its latest checkpoint
 coconut-lm train runs/prosqa --restart        # begin again (the old history goes to previous-N/)
+coconut-lm train runs/prosqa training.batch_size=64 --allow-changes   # resume with changed settings
 torchrun --nproc_per_node 4 -m coconut_lm train configs/prosqa_coconut.yaml
 coconut-lm train --show-defaults              # every key, its default and its doc
+
+Ctrl-C or SIGTERM stops at the next step with a checkpoint to resume from, and exits with 130
+(SIGINT) or 143 (SIGTERM); a second Ctrl-C stops at once.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("coconut-lm train: give --restart or --resume-best, not both")
     resume = "restart" if args.restart else "best" if args.resume_best else "auto"
     try:
-        summary = train(cfg, device=args.device, resume=resume)
+        summary = train(cfg, device=args.device, resume=resume, allow_changes=args.allow_changes)
     finally:
         import os
 
@@ -86,6 +90,12 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument(
         "--resume-best", action="store_true", help="resume from the run folder's best/ (its newer checkpoints go aside)"
+    )
+    parser.add_argument(
+        "--allow-changes",
+        action="store_true",
+        help="resume even though settings changed that make the run differ from an uninterrupted one "
+        "(batch size, data, seed, ...); the changes are logged",
     )
     parser.add_argument("--show-defaults", action="store_true", help="print every key with its default and doc")
     parser.set_defaults(func=run)

@@ -2,7 +2,7 @@
 
 The trainer never looks inside examples; this module turns them into batches:
 
-- `stage_for_epoch`: the curriculum stage of an epoch (docs/method.md §2: epoch // epochs_per_stage,
+- `Method.stage_for_epoch`: the curriculum stage of an epoch (docs/method.md §2: epoch // epochs_per_stage,
   capped at the method's final stage; w/o curriculum always the final stage; iCoT: the epoch).
 - `build_stage_sequences`: every training sequence of a stage (the data core's `build_sequence`),
   with sequences longer than the model's context stopped, skipped or cut (`data.too_long`).

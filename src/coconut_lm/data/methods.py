@@ -19,7 +19,7 @@ still gets k*c thoughts whatever `pad_latent_to_max` says, while its evaluation 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
 from typing import Any
 
@@ -153,6 +153,27 @@ class Method(str, Enum):
                 "curriculum",
                 "pause needs c_thought * max_latent_stage >= 1 pause tokens",
             )
+
+    def ignored_settings(self) -> frozenset[str]:
+        """The settings (dotted config keys) this method never reads: a value given for one of
+        them changes nothing, so a run warns about it and a resumed run may change it freely.
+
+            >>> sorted(Method.COT.ignored_settings())[:2]
+            ['curriculum.c_thought', 'curriculum.epochs_per_stage']
+        """
+        used: set[str] = set()
+        if self.follows_curriculum:  # the scheduled stage, and stage mixing
+            used |= {"epochs_per_stage", "uniform_prob", "max_latent_stage"}
+        if self.uses_thoughts or self.uses_pause:  # how many slots: c per step, up to max_latent_stage
+            used |= {"c_thought", "max_latent_stage", "pad_latent_to_max"}
+        if self.has_markers:
+            used.add("thought_markers")
+        if self is Method.ICOT:
+            used |= {"icot_tokens_per_epoch", "icot_smoothing"}
+        ignored = {f"curriculum.{f.name}" for f in fields(CurriculumConfig) if f.name not in used}
+        if not self.uses_thoughts:  # no hidden state is fed back
+            ignored |= {"thoughts.update", "thoughts.iterations", "thoughts.rescale"}
+        return frozenset(ignored)
 
     # -- the schedule ---------------------------------------------------------------------------
 

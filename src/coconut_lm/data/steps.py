@@ -140,7 +140,7 @@ def _example(record, question_field, chain_field, answer_field, how, answer_afte
             raise ValueError(f"nothing after {answer_after!r}")
     steps = split_steps(chain, how)
     if not steps:
-        raise ValueError(f"the chain gives no step with --split {how}")
+        raise ValueError(f"the chain gives no step with --split {how!r}")
     return {"question": question.strip(), "steps": steps, "answer": answer.strip()}
 
 

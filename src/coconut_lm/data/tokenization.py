@@ -8,7 +8,16 @@ An example becomes (docs/method.md §2, as the official `dataset.get_dataset`):
 
 Tokenising these parts separately must give the tokens of the whole text, or removing steps
 (the curriculum) would cut tokens the model never sees in one piece; the official code asserts
-it, and so do we, naming the example that breaks it.
+it, and so do we, naming the example, the tokenizer family and the tokens that differ.
+
+Every tokenizer family keeps that equality. Byte-level BPE (GPT-2, Llama-3, Qwen2) and Gemma
+encode a step on its own as it is inside the whole text, so each part is encoded on its own, as
+the official code does. SentencePiece-style tokenizers that prepend `▁` to every text they
+encode (Llama-2, Mistral, TinyLlama) would start each step and the answer with a space the text
+does not have (`▁Every` where the whole text has `Every`): those parts are encoded after the
+line break they follow, whose tokens are then dropped (`encode_after_line_break`). The training
+sequences then hold the tokens of the text itself, the tokens an inference prompt, built from
+the same parts, holds too.
 
 User text never holds a special token: the text of `<|latent|>` in a question would become a
 continuous thought, `<|endoftext|>` in an answer an EOS mid-target. `tokenize_examples` refuses
@@ -19,6 +28,7 @@ render, analysis), and `generate` checks its question with `find_special_text`.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -153,30 +163,149 @@ def _whole_text(example: dict) -> str:
     return example["question"] + "\n" + steps + ANSWER_PREFIX + example["answer"]
 
 
-def _check_concat(tokenized: TokenizedExample, whole: list[int]) -> None:
+def _encode_batch(tokenizer, texts: list[str], add_special_tokens: bool) -> list[list[int]]:
+    if not texts:
+        return []
+    return list(tokenizer(texts, add_special_tokens=add_special_tokens)["input_ids"])
+
+
+_PROBES = ("a", "#")
+"""Texts that SentencePiece-style tokenizers encode as `▁a` on their own, `a` after a line break."""
+
+
+def _prefixes_each_text(tokenizer) -> bool:
+    """Whether `tokenizer` starts a text encoded on its own differently from the same text after
+    a line break (Llama-2's `▁` prepended to each text); not byte-level BPE, nor Gemma."""
+    newline = _encode_batch(tokenizer, ["\n"], False)[0]
+    for probe in _PROBES:
+        alone, after = _encode_batch(tokenizer, [probe, "\n" + probe], False)
+        if after[: len(newline)] == newline and after[len(newline) :] != alone:
+            return True
+    return False
+
+
+def encode_after_line_break(tokenizer, texts: list[str], before: list[str] | None = None) -> list[list[int]]:
+    """Token ids (no special tokens) of texts that follow a line break in an example, a step +
+    "\\n" or "### " + the answer, as they are inside the text. `before[i]` is what precedes
+    `texts[i]`, up to and with its line break: the line before it (default: "\\n").
+
+    Each is encoded on its own, the official way, unless the tokenizer prepends `▁` to every
+    text it encodes (Llama-2, Mistral): then it is encoded after `before[i]`, whose tokens are
+    dropped, so a step starts with `Every` as in the text, not `▁Every`.
+
+        >>> tok = AutoTokenizer.from_pretrained(train_tokenizer([data], 400, "tok", family="llama"))
+        >>> tok.convert_ids_to_tokens(encode_after_line_break(tok, ["Every wumpus is a yumpus.\\n"])[0])
+        ['Ev', 'e', 'ry', '▁wumpus', '▁is', '▁a', '▁yumpus.', '<0x0A>']
+        >>> tok.tokenize("Every wumpus is a yumpus.\\n")   # on its own: a space the text lacks
+        ['▁Every', '▁wumpus', '▁is', '▁a', '▁yumpus.', '<0x0A>']
+    """
+    if not _prefixes_each_text(tokenizer):
+        return _encode_batch(tokenizer, texts, False)
+    before = ["\n"] * len(texts) if before is None else before
+    contexts = _encode_batch(tokenizer, before, False)
+    joined = _encode_batch(tokenizer, [b + t for b, t in zip(before, texts)], False)
+    out = []
+    for context, ids, text in zip(contexts, joined, texts):
+        # a text whose start merges with the line before it is encoded alone: the check names it
+        out.append(
+            ids[len(context) :] if ids[: len(context)] == context else _encode_batch(tokenizer, [text], False)[0]
+        )
+    return out
+
+
+def tokenizer_family(tokenizer) -> str:
+    """How `tokenizer` cuts text, in words for messages, e.g. "byte-level BPE" or
+    "SentencePiece-style BPE (▁ for a space, prepended to each text)"; else its class name."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return type(tokenizer).__name__
+    steps = [c for part in (backend.normalizer, backend.pre_tokenizer) for c in _components(part)]
+    model = type(backend.model).__name__
+    if any(c["type"] == "ByteLevel" for c in steps):
+        return f"byte-level {model}"
+    metaspace = [c for c in steps if c["type"] == "Metaspace"]
+    prepends = any(c["type"] == "Prepend" for c in steps) or any(
+        c.get("prepend_scheme", "always") != "never" for c in metaspace
+    )
+    if metaspace or any(c["type"] == "Replace" and c.get("content") == "\u2581" for c in steps):
+        return f"SentencePiece-style {model} (▁ for a space{', prepended to each text' if prepends else ''})"
+    return model
+
+
+def _components(part) -> list[dict]:
+    """A normalizer's or pre-tokenizer's steps as in `tokenizer.json`, sequences flattened."""
+    return [] if part is None else _flatten(json.loads(part.__getstate__()))
+
+
+def _flatten(spec: dict) -> list[dict]:
+    if spec["type"] != "Sequence":
+        return [spec]
+    return [c for inner in spec.get("normalizers") or spec.get("pretokenizers") for c in _flatten(inner)]
+
+
+def _token_texts(tokenizer, ids: list[int]) -> list[str]:
+    convert = getattr(tokenizer, "convert_ids_to_tokens", None)
+    return [str(t) for t in convert(ids)] if convert else [str(i) for i in ids]
+
+
+def _mismatch_cause(tokenizer, parts: list[int], whole: list[int], at: int) -> str:
+    """Why the parts' tokens differ from the whole's at token `at`, in words."""
+    family = tokenizer_family(tokenizer)
+    decode = getattr(tokenizer, "decode", None)
+    for token in whole[at : at + 3] if decode else []:
+        text = decode([token])
+        if "\n" in text and text.strip("\n"):
+            return f"this {family} tokenizer merges the line break with the text beside it into {text!r}"
+    mine, theirs = (_token_texts(tokenizer, ids[at : at + 1]) for ids in (parts, whole))
+    if mine and theirs and mine[0][:1] in _SPACE_MARKS and theirs[0][:1] not in _SPACE_MARKS:
+        return f"this {family} tokenizer starts a text encoded on its own with a space ({mine[0]!r}) the text lacks"
+    return f"this {family} tokenizer cuts a step or the answer differently on its own than inside the text"
+
+
+_SPACE_MARKS = ("\u2581", "\u0120", " ")
+"""How tokens spell a leading space: SentencePiece's `▁`, byte-level BPE's `Ġ`, a space."""
+
+
+def _check_concat(tokenized: TokenizedExample, whole: list[int], tokenizer) -> None:
     parts = tokenized.question + [t for step in tokenized.steps for t in step] + tokenized.answer
     if parts != whole:
         at = next((i for i, (a, b) in enumerate(zip(parts, whole)) if a != b), min(len(parts), len(whole)))
         raise TokenizationMismatchError(
             f"example {tokenized.idx}: tokenising question, steps and answer separately gives "
-            f"{len(parts)} tokens but the whole text gives {len(whole)} (first difference at "
-            f"token {at}); this tokenizer merges tokens across the '\\n' boundaries, so removing "
-            "steps would change the tokens of the rest"
+            f"{len(parts)} tokens but the whole text gives {len(whole)} (first difference at token {at}: "
+            f"{_token_texts(tokenizer, parts[at : at + 3])} where the whole has "
+            f"{_token_texts(tokenizer, whole[at : at + 3])}); {_mismatch_cause(tokenizer, parts, whole, at)}, "
+            "so removing steps would change the tokens of the rest"
         )
+
+
+def _tokenize(examples: Sequence[dict], tokenizer) -> list[TokenizedExample]:
+    """The parts of every example, batched; `idx` is the position in `examples`."""
+    lines = [[e["question"] + "\n"] + [s + "\n" for s in e["steps"]] for e in examples]
+    questions = _encode_batch(tokenizer, [line[0] for line in lines], True)
+    flat_steps = encode_after_line_break(
+        tokenizer, [s for line in lines for s in line[1:]], [b for line in lines for b in line[:-1]]
+    )
+    answers = encode_after_line_break(
+        tokenizer, [ANSWER_PREFIX + e["answer"] for e in examples], [line[-1] for line in lines]
+    )
+    eos = tokenizer.eos_token_id
+    out, start = [], 0
+    for i, example in enumerate(examples):
+        n = len(example["steps"])
+        out.append(TokenizedExample(i, questions[i], flat_steps[start : start + n], answers[i] + [eos]))
+        start += n
+    return out
 
 
 def tokenize_example(example: dict, tokenizer, idx: int, check_concat: bool = True) -> TokenizedExample:
     """Tokenise one validated example; with `check_concat`, raise `TokenizationMismatchError`
     if its parts do not tokenise like its whole text."""
-    tokenized = TokenizedExample(
-        idx=idx,
-        question=tokenizer.encode(example["question"] + "\n", add_special_tokens=True),
-        steps=[tokenizer.encode(s + "\n", add_special_tokens=False) for s in example["steps"]],
-        answer=tokenizer.encode(ANSWER_PREFIX + example["answer"], add_special_tokens=False) + [tokenizer.eos_token_id],
-    )
+    tokenized = _tokenize([example], tokenizer)[0]
+    tokenized.idx = idx
     if check_concat:
         whole = tokenizer.encode(_whole_text(example), add_special_tokens=True) + [tokenizer.eos_token_id]
-        _check_concat(tokenized, whole)
+        _check_concat(tokenized, whole, tokenizer)
     return tokenized
 
 
@@ -232,12 +361,6 @@ def check_no_special_text(examples: Sequence[dict], tokenizer, source: str) -> N
                 )
 
 
-def _encode_batch(tokenizer, texts: list[str], add_special_tokens: bool) -> list[list[int]]:
-    if not texts:
-        return []
-    return list(tokenizer(texts, add_special_tokens=add_special_tokens)["input_ids"])
-
-
 def tokenize_examples(
     examples: Sequence[dict], tokenizer, check_concat: bool = True, strict: bool = True, source: str = "examples"
 ) -> list[TokenizedExample]:
@@ -249,21 +372,14 @@ def tokenize_examples(
     (`strict`) or logs one warning listing the offending examples.
     """
     check_no_special_text(examples, tokenizer, source)
-    questions = _encode_batch(tokenizer, [e["question"] + "\n" for e in examples], True)
-    flat_steps = _encode_batch(tokenizer, [s + "\n" for e in examples for s in e["steps"]], False)
-    answers = _encode_batch(tokenizer, [ANSWER_PREFIX + e["answer"] for e in examples], False)
+    out = _tokenize(examples, tokenizer)
     eos = tokenizer.eos_token_id
-    out, start = [], 0
-    for i, example in enumerate(examples):
-        n = len(example["steps"])
-        out.append(TokenizedExample(i, questions[i], flat_steps[start : start + n], answers[i] + [eos]))
-        start += n
     if check_concat:
         wholes = _encode_batch(tokenizer, [_whole_text(e) for e in examples], True)
         broken = []
         for tokenized, whole in zip(out, wholes):
             try:
-                _check_concat(tokenized, whole + [eos])
+                _check_concat(tokenized, whole + [eos], tokenizer)
             except TokenizationMismatchError as e:
                 if strict:
                     raise

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from coconut_lm.constants import ANSWER_PREFIX, IGNORE_INDEX
 from coconut_lm.data.collate import collate
+from coconut_lm.data.tokenization import encode_after_line_break
 
 
 def candidate_answers(example: dict) -> list[str] | None:
@@ -56,7 +57,8 @@ def candidate_choices(model, tokenizer, ids, prompts, generations, examples) -> 
         answers = candidate_answers(example)
         if answers is None:
             continue
-        segments = [tokenizer.encode(ANSWER_PREFIX + a, add_special_tokens=False) + [ids.eos] for a in answers]
+        # as training encodes the answer segment (a SentencePiece tokenizer's `▁` prefix included)
+        segments = [seg + [ids.eos] for seg in encode_after_line_break(tokenizer, [ANSWER_PREFIX + a for a in answers])]
         marker = segments[0][0] if segments[0][0] == segments[1][0] else None  # the answer marker's first token
         prefix = list(prompt) + list(new_ids[: _answer_start(list(new_ids), marker, ids.eos)])
         for segment in segments:

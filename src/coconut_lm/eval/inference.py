@@ -13,7 +13,12 @@ from all of it, so it answers as `coconut-lm generate` and `coconut-lm eval` do:
     >>> model.evaluate("data/test.json").accuracy
 
 `generate(..., show_thoughts=3)` also reads every thought through the LM head (its 3 most likely
-tokens), as the paper's analysis of what a thought encodes does.
+tokens), as the paper's analysis of what a thought encodes does. Answers are greedy unless a
+`temperature` is given; then `num_samples` answers are drawn per question (`seed`: the same ones
+every time), as test-time scaling by sampling needs:
+
+    >>> outs = model.generate(question, temperature=0.8, top_p=0.95, num_samples=8, seed=0)
+    >>> collections.Counter(o.answer for o in outs).most_common(1)   # majority vote
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from coconut_lm.eval.evaluate import (
     load_for_inference,
     set_num_thoughts,
 )
-from coconut_lm.eval.settings import check_stage
+from coconut_lm.eval.settings import GenerateSettings, check_flags, check_stage
 from coconut_lm.run import checkpoint as ckpt
 from coconut_lm.run.build import context_size
 
@@ -51,6 +56,8 @@ class Generation:
     num_thoughts: int
     thoughts: list[list[str]] = field(default_factory=list)
     """With `show_thoughts=k`: per thought, its k most likely tokens read through the LM head."""
+    sample: int = 0
+    """Which of the question's `num_samples` answers this is (0 when greedy)."""
 
 
 class InferenceModel:
@@ -92,15 +99,31 @@ class InferenceModel:
         stage: int | None = None,
         max_new_tokens: int | None = None,
         show_thoughts: int = 0,
+        *,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        num_samples: int = 1,
+        seed: int | None = None,
     ) -> list[Generation]:
-        """Greedy answers to one question or a list of them, batched (see `prompt` for the thoughts)."""
+        """Answers to one question or a list of them, batched (see `prompt` for the thoughts).
+
+        Greedy at `temperature` 0 (the default); otherwise each question is asked `num_samples`
+        times and each answer sampled within the `top_p` nucleus (`seed`: reproducible draws).
+        Returns the answers question by question, a question's samples together
+        (`len(questions) * num_samples` of them, `Generation.sample` numbering them).
+        """
         questions = [questions] if isinstance(questions, str) else list(questions)
+        given = dict(num_thoughts=num_thoughts, stage=stage, max_new_tokens=max_new_tokens, seed=seed)
+        check_flags(  # the ranges `coconut-lm generate` checks, each once (errors name the flag)
+            GenerateSettings,
+            {k: v for k, v in given.items() if v is not None}
+            | dict(show_thoughts=show_thoughts, temperature=temperature, top_p=top_p, num_samples=num_samples),
+        )
         if not questions:
             return []
         max_new_tokens = self.config.evaluation.max_new_tokens if max_new_tokens is None else max_new_tokens
-        if max_new_tokens < 0 or show_thoughts < 0:
-            raise InputError("max_new_tokens and show_thoughts must be >= 0")
         prompts = [self.prompt(q, num_thoughts, stage) for q in questions]
+        prompts = [p for p in prompts for _ in range(num_samples)]  # a question's samples side by side
         context = context_size(self.model, self.config.model)
         longest = max(len(p) for p in prompts)
         if context is not None and longest + max_new_tokens > context:
@@ -110,15 +133,24 @@ class InferenceModel:
             )
         batch = collate_prompts(prompts, self.ids.pad)
         device = next(self.model.parameters()).device
+        generator = None if seed is None else torch.Generator(device=device).manual_seed(seed)
         out = self.model.generate(
-            batch["input_ids"].to(device), batch["attention_mask"].to(device), max_new_tokens, return_dict=True
+            batch["input_ids"].to(device),
+            batch["attention_mask"].to(device),
+            max_new_tokens,
+            return_dict=True,
+            temperature=temperature,
+            top_p=top_p,
+            generator=generator,
         )
-        new = out.sequences[:, batch["input_ids"].shape[1] :]  # (B, n)
-        top = self._thought_tokens(out, show_thoughts) if show_thoughts else [[] for _ in questions]
+        new = out.sequences[:, batch["input_ids"].shape[1] :]  # (B * num_samples, n)
+        top = self._thought_tokens(out, show_thoughts) if show_thoughts else [[] for _ in prompts]
         results = []
-        for b, question in enumerate(questions):
-            text = self.tokenizer.decode(new[b], skip_special_tokens=True).strip()
-            results.append(Generation(question, text, extract_answer(text), int(out.num_thoughts[b]), top[b]))
+        for row in range(len(prompts)):
+            question, sample = questions[row // num_samples], row % num_samples
+            text = self.tokenizer.decode(new[row], skip_special_tokens=True).strip()
+            thoughts = int(out.num_thoughts[row])
+            results.append(Generation(question, text, extract_answer(text), thoughts, top[row], sample))
         return results
 
     def _thought_tokens(self, out, k: int) -> list[list[list[str]]]:

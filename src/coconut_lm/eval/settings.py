@@ -16,7 +16,7 @@ from typing import Literal
 
 from coconut_lm.data.methods import CurriculumConfig, Method
 from coconut_lm.errors import InputError
-from coconut_lm.options import Int, check, doc, flag, settings, validate
+from coconut_lm.options import Float, Int, check, doc, flag, settings, validate
 
 
 def _at_least(value: int | None, low: int, name: str, unset: str) -> None:
@@ -64,12 +64,29 @@ class GenerateSettings:
     stage: Int | None = doc(None, "Curriculum stage of the prompt; default: the checkpoint's.")
     max_new_tokens: Int = doc(128, "Tokens generated after the prompt (0 means 0).")
     show_thoughts: Int = doc(0, "Print each thought's N most likely tokens, read through the LM head (0: none).")
+    temperature: Float = doc(0.0, "Sample each new token at this temperature; 0: greedy (the most likely token).")
+    top_p: Float = doc(1.0, "Sample only from the most likely tokens whose probability adds up to P (0 < P <= 1).")
+    num_samples: Int = doc(1, "Answers drawn per question (with --temperature > 0).")
+    seed: Int | None = doc(None, "Seed of the sampling: the same answers every time (None: fresh draws).")
 
     def __post_init__(self) -> None:
         _at_least(self.num_thoughts, 0, "num_thoughts", "the stage's")
         _at_least(self.stage, 0, "stage", "the checkpoint's")
         _at_least(self.max_new_tokens, 0, "max_new_tokens", "128")
         _at_least(self.show_thoughts, 0, "show_thoughts", "0")
+        _at_least(self.num_samples, 1, "num_samples", "1")
+        _at_least(self.seed, 0, "seed", "a fresh draw")
+        check(self.temperature >= 0, "--temperature", f"must be >= 0 (0: greedy), got {self.temperature!r}")
+        check(0 < self.top_p <= 1, "--top-p", f"must be in (0, 1], got {self.top_p!r}")
+        # Greedy decoding draws nothing: a sampling flag given with it would change nothing.
+        sample = "give --temperature > 0 to sample"
+        check(
+            self.temperature > 0 or self.num_samples == 1,
+            "--num-samples",
+            f"greedy decoding (--temperature 0) gives the same answer every time; {sample}",
+        )
+        check(self.temperature > 0 or self.top_p == 1, "--top-p", f"has no effect on greedy decoding; {sample}")
+        check(self.temperature > 0 or self.seed is None, "--seed", f"has no effect on greedy decoding; {sample}")
 
 
 def check_flags(cls: type, values: dict) -> object:

@@ -29,7 +29,7 @@ from torch import nn
 
 from coconut_lm.constants import IGNORE_INDEX
 from coconut_lm.model.attention_masks import PassMasks, prepared_format
-from coconut_lm.model.generation import greedy_decode
+from coconut_lm.model.generation import check_sampling, decode
 from coconut_lm.model.kv_cache import branch_cache, cache_layout, is_full_attention, make_cache
 
 OFFICIAL_PREFIX = "base_causallm."
@@ -338,8 +338,12 @@ class CoconutModel(nn.Module):
         max_new_tokens: int = 16,
         return_dict: bool = False,
         stop_check_every: int = 4,
+        *,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        generator: torch.Generator | None = None,
     ):
-        """Greedy decoding for a left-padded batch of prompts.
+        """Greedy (temperature 0, the default) or sampled decoding for a left-padded batch of prompts.
 
         A Coconut prompt ends with `<bot> <latent>*k <eot>` (k may differ per row); the thoughts
         are computed first, then tokens are decoded with the KV cache until every row has emitted
@@ -349,7 +353,15 @@ class CoconutModel(nn.Module):
 
         `stop_check_every`: decode steps between checks that every row is done (each check is a
         host sync; rows that are done keep receiving EOS in between, and the result is trimmed).
+
+        `temperature` > 0 samples each token from softmax(logits / temperature) within the `top_p`
+        nucleus (`generation.choose_tokens`); `generator` (on the model's device) makes it
+        reproducible. The thoughts are the same either way: only the tokens after them are drawn.
+
+            >>> g = torch.Generator().manual_seed(0)
+            >>> model.generate(ids.repeat(8, 1), mask.repeat(8, 1), 32, temperature=0.7, top_p=0.95, generator=g)
         """
+        check_sampling(temperature, top_p)
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         position_ids = positions_from_mask(attention_mask)
@@ -357,7 +369,7 @@ class CoconutModel(nn.Module):
         new_columns = attention_mask.new_ones(attention_mask.shape[0], max_new_tokens)
         masks = self.pass_masks(torch.cat([attention_mask, new_columns], dim=1), cache)  # (B, T + n)
         run = self.prefill(input_ids, attention_mask, position_ids, cache, last_logits_only=True, masks=masks)
-        new_tokens, num_steps = greedy_decode(
+        new_tokens, num_steps = decode(
             self,
             cache,
             first_logits=run.logits[:, -1],
@@ -367,6 +379,9 @@ class CoconutModel(nn.Module):
             max_new_tokens=max_new_tokens,
             eos_token_id=self.eos_token_id,
             stop_check_every=stop_check_every,
+            temperature=temperature,
+            top_p=top_p,
+            generator=generator,
         )
         sequences = torch.cat([input_ids, new_tokens], dim=1)
         if not return_dict:

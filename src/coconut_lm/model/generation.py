@@ -1,15 +1,52 @@
-"""The greedy decode loop that follows a (multi-pass) prompt prefill, on the KV cache.
+"""The decode loop that follows a (multi-pass) prompt prefill, on the KV cache.
 
 One base-model call per step for the whole batch, one new position each; no Python loop over
-rows and no per-step host sync (whether every row is done is checked every few steps).
+rows and no per-step host sync (whether every row is done is checked every few steps). Each
+token is the argmax (temperature 0, the default) or a sample (`choose_tokens`).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 
-def greedy_decode(
+def check_sampling(temperature: float, top_p: float) -> None:
+    """Raise `ValueError` unless temperature >= 0 and 0 < top_p <= 1 (finite numbers)."""
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be a finite number >= 0 (0: greedy), got {temperature!r}")
+    if not (0 < top_p <= 1):
+        raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
+
+
+def choose_tokens(
+    logits: torch.Tensor, temperature: float = 0.0, top_p: float = 1.0, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """(B, V) logits -> (B,) next tokens.
+
+    Temperature 0: the argmax (greedy). Otherwise a sample from softmax(logits / temperature),
+    restricted to the nucleus (Holtzman et al., 2020): the most likely tokens whose mass first
+    reaches `top_p` (the most likely token always stays, so a tiny `top_p` is greedy). `generator`
+    (on the logits' device) makes the draw reproducible; None uses torch's global RNG.
+
+        >>> choose_tokens(torch.tensor([[0.0, 2.0, 1.0]]))                      # tensor([1])
+        >>> choose_tokens(logits, 0.7, 0.9, torch.Generator().manual_seed(0))  # a sample
+    """
+    if temperature == 0:
+        return logits.argmax(-1)
+    logits = logits.float()
+    # the max subtracted first: a tiny temperature gives 0 and -inf, never inf - inf
+    probs = torch.softmax((logits - logits.amax(-1, keepdim=True)) / temperature, dim=-1)  # (B, V)
+    if top_p >= 1:
+        return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    ranked, order = probs.sort(dim=-1, descending=True, stable=True)  # (B, V), ties: lower id first
+    before = ranked.cumsum(-1) - ranked  # (B, V) mass of the more likely tokens
+    ranked = ranked.masked_fill(before >= top_p, 0.0)  # outside the nucleus
+    return order.gather(-1, torch.multinomial(ranked, 1, generator=generator)).squeeze(-1)  # (B,)
+
+
+def decode(
     model,
     cache,
     first_logits: torch.Tensor,
@@ -19,8 +56,11 @@ def greedy_decode(
     max_new_tokens: int,
     eos_token_id: int,
     stop_check_every: int = 4,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+    generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, int]:
-    """Decode up to `max_new_tokens` tokens greedily.
+    """Decode up to `max_new_tokens` tokens, greedily or sampled (`choose_tokens`).
 
     Args:
         model: a `CoconutModel` (for `base_forward`), whose `cache` already holds the prompt.
@@ -28,6 +68,7 @@ def greedy_decode(
         masks: the call's `PassMasks`, covering the prompt and `max_new_tokens` more columns.
         prompt_length: T, the prompt's columns.
         next_position: (B,) position id of each row's first new token.
+        temperature, top_p, generator: how each token is chosen (`choose_tokens`).
 
     Returns the (B, n) new tokens (EOS after a row's own EOS; n <= max_new_tokens is the length
     of the longest row, its EOS included) and the number of decode forward passes made.
@@ -42,7 +83,7 @@ def greedy_decode(
     position = next_position[:, None]  # (B, 1)
     steps = 0
     for step in range(max_new_tokens):
-        token = logits.argmax(-1)  # (B,)
+        token = choose_tokens(logits, temperature, top_p, generator)  # (B,)
         token = torch.where(done, torch.full_like(token, eos_token_id), token)
         tokens[:, step] = token
         done = done | (token == eos_token_id)

@@ -15,6 +15,7 @@ whose sequences hold them, and only for rows the weights do not have yet.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,23 +44,100 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tok
 """Any one of these makes a folder a tokenizer folder."""
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def hub_offline() -> bool:
+    """Whether downloads are off: `HF_HUB_OFFLINE` (or `TRANSFORMERS_OFFLINE`) set now or at import."""
+    from huggingface_hub import constants
+
+    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return constants.is_offline_mode() or value.strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    """Whether the Hugging Face cache holds some files of the model repository `repo_id`."""
+    from huggingface_hub import constants
+
+    return (Path(constants.HF_HUB_CACHE) / ("models--" + repo_id.replace("/", "--"))).is_dir()
+
+
+def _check_hub_id(source: str, key: str) -> None:
+    """Raise `ConfigError` naming `source` and the cause unless the Hub holds a repository of that id:
+    one request with the Hub's short metadata timeout and no retries (huggingface_hub's own
+    downloads retry a network error for about 50 s), or none at all when downloads are off."""
+    from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+
+    where = f"{key}: {source!r}: no such local folder, and not in the Hugging Face cache"
+    if hub_offline():
+        raise ConfigError(f"{where}; downloads are off (HF_HUB_OFFLINE is set): give a folder, or unset it")
+    try:
+        get_hf_file_metadata(hf_hub_url(source, "config.json"), timeout=constants.HF_HUB_ETAG_TIMEOUT)
+    except EntryNotFoundError:
+        return  # the repository is there, without that file
+    except GatedRepoError:
+        raise ConfigError(
+            f"{key}: {source!r}: a gated model on the Hub: accept its terms and log in (hf auth login)"
+        ) from None
+    except RepositoryNotFoundError:
+        raise ConfigError(
+            f"{where}; the Hugging Face Hub has no model of that id (a private one needs hf auth login)"
+        ) from None
+    except HfHubHTTPError as e:
+        raise ConfigError(f"{where}; the Hugging Face Hub answered: {_first_line(e)}") from None
+    except Exception as e:  # a network error, of httpx's or the operating system's
+        raise ConfigError(
+            f"{where}; the Hugging Face Hub cannot be reached ({type(e).__name__}: {_first_line(e)})"
+        ) from None
+
+
+def from_folder_or_hub(load, source: str | Path, key: str, what: str, **kwargs):
+    """`load(source, **kwargs)`, a `from_pretrained`, for a local folder or a Hugging Face Hub id;
+    every failure is a `ConfigError` naming `key`, `source` and the cause, quickly when offline.
+
+    A folder is loaded as it is. A hub id is looked up in the local cache first (no network), then,
+    unless `HF_HUB_OFFLINE` is set, checked with one short request before it is downloaded.
+
+        >>> from_folder_or_hub(AutoTokenizer.from_pretrained, "gpt2", "model.tokenizer", "a tokenizer")
+    """
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    path = Path(source).expanduser()
+    text = str(source)
+    if not path.is_dir():
+        if path.exists():
+            raise ConfigError(f"{key}: {source}: not a folder (a {what.split()[-1]} folder or a Hugging Face Hub id)")
+        if path.is_absolute() or text.startswith((".", "~")) or text.count("/") > 1:
+            raise ConfigError(f"{key}: {source}: no such {what.split()[-1]} folder")
+        try:
+            validate_repo_id(text)
+        except HFValidationError:
+            raise ConfigError(f"{key}: {source!r}: neither a folder nor a Hugging Face Hub id") from None
+        try:
+            return load(text, local_files_only=True, **kwargs)  # the cache: no network
+        except (OSError, ValueError) as e:
+            if hub_offline() and _in_hub_cache(text):
+                raise ConfigError(f"{key}: cannot load {what} from {text!r} (cached): {_first_line(e)}") from None
+            _check_hub_id(text, key)
+    try:
+        return load(str(path) if path.is_dir() else text, **kwargs)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{key}: cannot load {what} from {text!r}: {_first_line(e)}") from None
+
+
 def load_tokenizer(source: str, trust_remote_code: bool = False, key: str = "model.tokenizer"):
     """A tokenizer from a folder or a hub id; a path that holds none is a `ConfigError` naming it."""
     from transformers import AutoTokenizer
 
     path = Path(source).expanduser()
-    if path.is_dir():
-        if not any((path / name).is_file() for name in TOKENIZER_FILES):
-            raise ConfigError(f"{key}: {source}: no tokenizer files in this folder (expected {TOKENIZER_FILES[0]})")
-    elif path.exists() or path.is_absolute() or source.startswith(".") or source.count("/") > 1:
-        raise ConfigError(f"{key}: {source}: no such tokenizer folder")
-    try:
-        return AutoTokenizer.from_pretrained(
-            str(path) if path.is_dir() else source, trust_remote_code=trust_remote_code
-        )
-    except (OSError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ConfigError(f"{key}: cannot load a tokenizer from {source!r}: {first}") from None
+    if path.is_dir() and not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise ConfigError(f"{key}: {source}: no tokenizer files in this folder (expected {TOKENIZER_FILES[0]})")
+    return from_folder_or_hub(
+        AutoTokenizer.from_pretrained, source, key, "a tokenizer", trust_remote_code=trust_remote_code
+    )
 
 
 def _from_config(spec: dict, tokenizer):
@@ -85,11 +163,19 @@ def _from_config(spec: dict, tokenizer):
     return AutoModelForCausalLM.from_config(config)
 
 
-def load_pretrained(source: str | Path, trust_remote_code: bool = False):
-    """A causal LM from a hub id or folder, in float32 (training uses autocast for bf16)."""
+def load_pretrained(source: str | Path, trust_remote_code: bool = False, key: str = "model.name_or_path"):
+    """A causal LM from a hub id or folder, in float32 (training uses autocast for bf16); failures
+    are a `ConfigError` naming `key` and `source` (`from_folder_or_hub`)."""
     from transformers import AutoModelForCausalLM
 
-    return AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, trust_remote_code=trust_remote_code)
+    return from_folder_or_hub(
+        AutoModelForCausalLM.from_pretrained,
+        source,
+        key,
+        "a model",
+        dtype=torch.float32,
+        trust_remote_code=trust_remote_code,
+    )
 
 
 def _is_folder_model(path: str) -> bool:
@@ -131,12 +217,12 @@ def build_model(cfg: RunConfig, checkpoint: str | Path | None = None) -> ModelBu
     official_wrapped: dict | None = None
     if checkpoint is not None:
         tokenizer = load_tokenizer(str(checkpoint), key="checkpoint")
-        base = load_pretrained(checkpoint)
+        base = load_pretrained(checkpoint, key="checkpoint")
     elif mc.init_from is not None and _is_folder_model(mc.init_from):
         has_tokenizer = (Path(mc.init_from) / "tokenizer_config.json").is_file()
         source, key = (mc.init_from, "model.init_from") if has_tokenizer else _tokenizer_source(mc)
         tokenizer = load_tokenizer(source, key=key)
-        base = load_pretrained(mc.init_from, mc.trust_remote_code)
+        base = load_pretrained(mc.init_from, mc.trust_remote_code, key="model.init_from")
     else:
         source, key = _tokenizer_source(mc)
         tokenizer = load_tokenizer(source, mc.trust_remote_code, key)

@@ -82,6 +82,8 @@ class TrainerState:
     """Best validation accuracy so far."""
     skipped_steps: int = 0
     """Optimizer steps skipped for a non-finite loss or gradient (`training.on_nonfinite: skip_step`)."""
+    global_batch: int = 0
+    """Examples per optimizer step (batch size x accumulation x processes); 0: not recorded."""
     python_rng: list = field(default_factory=list)
     """`random.getstate()` as JSON."""
     numpy_rng: dict = field(default_factory=dict)

@@ -15,6 +15,7 @@ and translated by `coconut_lm.run.official_args`, with a printed note per mapped
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import math
@@ -230,6 +231,17 @@ class RunConfig:
         self.method = Method.parse(self.method)
         self.method.check_curriculum(self.curriculum)
 
+    def ignored_settings(self) -> dict[str, object]:
+        """The settings set to a value other than their default that this run's method never
+        reads (`Method.ignored_settings`), e.g. {"curriculum.c_thought": 2} for `cot`."""
+        out = {}
+        for key in sorted(self.method.ignored_settings()):
+            section, name = key.split(".")
+            value = getattr(getattr(self, section), name)
+            if value != getattr(SECTIONS[section](), name):
+                out[key] = value
+        return out
+
     def to_dict(self) -> dict:
         """Plain YAML-ready dict (the method as its name)."""
         out = dataclasses.asdict(self)
@@ -268,8 +280,10 @@ def config_from_dict(tree: dict, overrides: list[str] | tuple[str, ...] = ()) ->
         tree, notes = translate_official_args(tree)
         for note in notes:
             logger.info("[official args] %s", note)
-    tree = dict(tree)
-    if isinstance(tree.get("training"), dict):  # a test hook that configs before 0.2 carried
+    tree = copy.deepcopy(tree)  # the overrides must not change the caller's sections
+    # `training.debug_kill_after_step`: a test hook that every config.yaml written before the
+    # package's restructure (its layered folders) carried, as null; such run folders still resume.
+    if isinstance(tree.get("training"), dict):
         tree["training"] = {k: v for k, v in tree["training"].items() if k != "debug_kill_after_step"}
     for override in overrides:
         apply_override(tree, override)
@@ -285,7 +299,7 @@ def read_yaml(path: Path):
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError(f"{path}: {where}not valid YAML ({e.problem or e.context})") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"{path}: cannot read it ({e})") from None
+        raise ConfigError(f"{path}: cannot read it ({' '.join(str(e).split())})") from None  # one line
 
 
 def load_config(path: str | Path | None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:

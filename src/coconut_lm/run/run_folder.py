@@ -8,7 +8,9 @@ identified by where it is (the `run_dir` stored in its `config.yaml` is not trus
   scratch without a word: `resume_point` refuses, naming `best/` when it is intact, and offers
   `--restart` (the old history is moved into `previous-N/`, nothing deleted) or `--resume-best`;
 - what a killed save left is put back (`.old-best`, `recover_best`) or removed (`.tmp-*`,
-  `clean_leftovers`) at the next start.
+  `clean_leftovers`) at the next start;
+- `config.yaml` is never overwritten silently: a run whose resolved config differs keeps the
+  earlier one as `config.previous-N.yaml` (`write_run_config`).
 
     >>> resume = resume_point("runs/prosqa", "auto")   # ResumePoint(checkpoint=..., set_aside=())
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from coconut_lm.errors import ConfigError
+from coconut_lm.io import atomic_write_bytes, atomic_write_text
 from coconut_lm.run import checkpoint as ckpt
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,8 @@ RUN_CONFIG_FILE = "config.yaml"
 """The resolved configuration of a run, at the top of its folder."""
 HISTORY = (ckpt.CHECKPOINTS, ckpt.BEST, RUN_CONFIG_FILE, "metrics.jsonl", "tensorboard")
 """What `--restart` moves into `previous-N/`: everything a run wrote."""
+PREVIOUS_CONFIGS = "config.previous-*.yaml"
+"""Earlier resolved configs of a run whose settings changed (`write_run_config`)."""
 IGNORED = (".lock",)
 """Entries that do not make a folder non-empty (a lock left by a run killed while starting)."""
 
@@ -83,7 +88,7 @@ def resume_point(run_dir: str | Path, resume: Resume = "auto") -> ResumePoint:
     nothing usable to resume from (`auto`), or `best/` is not usable (`best`)."""
     run_dir = Path(run_dir)
     if resume == "restart":
-        return ResumePoint(None, HISTORY)
+        return ResumePoint(None, HISTORY + tuple(p.name for p in sorted(run_dir.glob(PREVIOUS_CONFIGS))))
     best = run_dir / ckpt.BEST
     if resume == "best":
         ckpt.verify_checkpoint(best, resume=True)  # names what is wrong with it
@@ -152,3 +157,20 @@ def clean_leftovers(run_dir: str | Path) -> None:
                 stale.unlink()
             else:
                 shutil.rmtree(stale, ignore_errors=True)
+
+
+def write_run_config(run_dir: str | Path, text: str) -> Path | None:
+    """Write a run's resolved config to `config.yaml`. An existing one that says something else is
+    kept as `config.previous-N.yaml` (returned), never overwritten."""
+    path = Path(run_dir) / RUN_CONFIG_FILE
+    kept = None
+    earlier = path.read_bytes() if path.is_file() and not path.is_symlink() else None
+    if earlier is not None and earlier != text.encode("utf-8"):
+        n = 1
+        while os.path.lexists(path.with_name(f"config.previous-{n}.yaml")):
+            n += 1
+        # a copy, then the new one over it: the folder always has a config.yaml
+        kept = atomic_write_bytes(path.with_name(f"config.previous-{n}.yaml"), earlier)
+        log.info("%s: the settings changed; the earlier config is kept as %s", path, kept.name)
+    atomic_write_text(path, text)
+    return kept

@@ -4,6 +4,9 @@ Every tracker has `log(metrics, step)` and `close()`. Processes other than rank 
 `NullTracker`, so the loop logs unconditionally. TensorBoard and W&B are optional extras,
 imported only when enabled; if one is enabled but not installed, `build_tracker` raises a
 `TrackerUnavailable` that says what to install (before any training time is spent).
+
+A resumed run trains again the steps after its checkpoint: `drop_metrics_after` first removes
+their rows from `metrics.jsonl`, so that each step appears once.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from coconut_lm.errors import UserError
-from coconut_lm.io import open_append
+from coconut_lm.io import atomic_write_bytes, open_append
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -53,6 +56,31 @@ class JsonlTracker:
 
     def close(self) -> None:
         self._file.close()
+
+
+def drop_metrics_after(run_dir: str | Path, step: int) -> int:
+    """Remove the rows of `<run>/metrics.jsonl` logged after global step `step`, and a last line
+    that a killed writer left unfinished; the file is rewritten atomically (only when a row goes).
+    Lines that are not rows of ours are kept. Returns how many lines went."""
+    path = Path(run_dir) / METRICS_FILE
+    if path.is_symlink() or not path.is_file():
+        return 0  # nothing of ours (a link is refused when the tracker opens it)
+    lines = path.read_bytes().split(b"\n")
+    complete, unfinished = lines[:-1], lines[-1]  # "" when the file ends with a newline
+    kept = [line for line in complete if not _logged_after(line, step)]
+    dropped = len(complete) - len(kept) + bool(unfinished)
+    if dropped:
+        atomic_write_bytes(path, b"".join(line + b"\n" for line in kept))
+    return dropped
+
+
+def _logged_after(line: bytes, step: int) -> bool:
+    try:
+        row = json.loads(line)
+    except ValueError:
+        return False
+    logged = row.get("step") if isinstance(row, dict) else None
+    return isinstance(logged, int) and not isinstance(logged, bool) and logged > step
 
 
 class TensorBoardTracker:

@@ -17,7 +17,12 @@
   killed-and-resumed run ends with the same weights as an uninterrupted one; a run folder whose
   checkpoints are all unusable is refused, never restarted over its `best/` (`run.run_folder`);
 - a non-finite loss or gradient norm stops training with one line naming the step, or skips
-  that optimizer step (`training.on_nonfinite`); non-finite weights are never saved.
+  that optimizer step (`training.on_nonfinite`); non-finite weights are never saved;
+- a resumed run whose settings differ from its checkpoint's in a way that breaks exactness is
+  refused unless `allow_changes` (`run.changes`); with it, an epoch resumed under another global
+  batch continues after the examples it already trained; `metrics.jsonl` loses the rows of the
+  steps trained again;
+- SIGINT / SIGTERM stop at the next step boundary with a rolling checkpoint (`train.interrupts`).
 """
 
 from __future__ import annotations
@@ -52,19 +57,18 @@ from coconut_lm.data.collate import collate
 from coconut_lm.data.schema import DataError
 from coconut_lm.errors import InputError, UserError
 from coconut_lm.eval.evaluate import EvalResult, eval_prompts, evaluate, fit_prompts, full_params
-from coconut_lm.io import atomic_write_text, check_folder_writable, make_fresh_folder
+from coconut_lm.io import atomic_write_bytes, check_folder_writable, make_fresh_folder
 from coconut_lm.run import checkpoint as ckpt
 from coconut_lm.run import run_folder
 from coconut_lm.run.build import ModelBundle, build_model, context_size
+from coconut_lm.run.changes import check_resume
 from coconut_lm.run.config import ConfigError, RunConfig
 from coconut_lm.run.distributed import DistEnv, all_reduce_sum, barrier, init_distributed, unwrap, wrap_model
 from coconut_lm.run.lock import RunLock
-from coconut_lm.train.tracking import build_tracker
+from coconut_lm.train.interrupts import StopSignals, TrainingStopped, signal_name
+from coconut_lm.train.tracking import METRICS_FILE, build_tracker, drop_metrics_after
 
 logger = logging.getLogger(__name__)
-
-KILL_AFTER_STEP_ENV = "COCONUT_LM_TEST_KILL_AFTER_STEP"
-"""Tests of resumption set it: the process SIGKILLs itself after that optimizer step."""
 
 
 def seed_everything(seed: int) -> None:
@@ -107,6 +111,7 @@ class Trainer:
         val: SplitData | None,
         tracker,
         resume_from: Path | None = None,
+        stop: StopSignals | None = None,
     ):
         self.cfg, self.env, self.bundle, self.train, self.val, self.tracker = cfg, env, bundle, train, val, tracker
         self.run_dir = Path(cfg.run_dir)
@@ -122,9 +127,13 @@ class Trainer:
         self.decay_steps = max(1, steps_per_epoch * t.decay_epochs) if t.decay_epochs else self.total_steps
         device_type = env.device.type
         self.autocast = (lambda: torch.autocast(device_type, dtype=torch.bfloat16)) if t.bf16 else nullcontext
-        self.kill_after_step = int(os.environ.get(KILL_AFTER_STEP_ENV, -1))
+        self.stop = stop
+        self.saved: Path | None = None
+        """The last checkpoint saved or resumed from, and its global step (a stop there saves nothing)."""
+        self.saved_step: int | None = None
         if resume_from is not None:
             self._resume(resume_from)
+            self.saved, self.saved_step = resume_from, self.state.global_step
 
     # -- optimizer and checkpoints ------------------------------------------------------------
 
@@ -159,6 +168,31 @@ class Trainer:
             ckpt.restore_torch_rng(rng)
         if self.env.is_main:
             logger.info("resuming from %s (epoch %d, step %d)", folder, self.state.epoch, self.state.step_in_epoch)
+        old = self.state.global_batch
+        if old and old != self.global_size and self.state.step_in_epoch:
+            self._continue_epoch(old)
+
+    def _continue_epoch(self, old: int) -> None:
+        """Resumed with another global batch (`--allow-changes`): continue the epoch's seeded order
+        at the first new batch that holds an example not yet trained; none is left out, and the
+        rest of that batch is trained a second time."""
+        state = self.state
+        done = state.step_in_epoch * old  # examples of the epoch's order already trained
+        state.step_in_epoch = done // self.global_size
+        if self.env.is_main:
+            steps = len(self.train) // self.global_size if self.train else 0
+            logger.warning(
+                "epoch %d was at step %d with %d examples per step: it continues at step %d of %d with %d "
+                "(%d of its examples trained; %d of them are trained again)",
+                state.epoch + 1,
+                done // old,
+                old,
+                state.step_in_epoch,
+                steps,
+                self.global_size,
+                done,
+                done - state.step_in_epoch * self.global_size,
+            )
 
     def save(self, final: Path) -> None:
         """Write a checkpoint folder atomically (every process takes part; rank 0 writes).
@@ -180,6 +214,7 @@ class Trainer:
             for name in tied_duplicates(self.model.base_model):
                 model_state.pop(name, None)  # as save_pretrained does for tied weights
         optim_state = self._optimizer_state() if self.optimizer is not None else None
+        self.state.global_batch = self.global_size
         temp = ckpt.temp_dir_for(final)
         try:
             if self.env.is_main:
@@ -213,7 +248,37 @@ class Trainer:
         barrier(self.env)
 
     def save_rolling(self) -> None:
-        self.save(self.run_dir / ckpt.CHECKPOINTS / ckpt.step_name(self.state.global_step))
+        final = self.run_dir / ckpt.CHECKPOINTS / ckpt.step_name(self.state.global_step)
+        self.save(final)
+        self.saved, self.saved_step = final, self.state.global_step
+
+    def stop_if_asked(self) -> None:
+        """At a step boundary: after SIGINT / SIGTERM (on any process), save a resume point and
+        raise `TrainingStopped` naming it."""
+        signum = self._stop_signal()
+        if not signum:
+            return
+        state = self.state
+        if state.global_step > 0 and self.saved_step != state.global_step:
+            self.save_rolling()
+        if self.saved is None:
+            message = f"stopped by {signal_name(signum)} before the first step; nothing was trained or saved"
+        else:
+            where = f"epoch {state.epoch + 1}, step {state.step_in_epoch}" if state.step_in_epoch else "epoch end"
+            message = (
+                f"stopped by {signal_name(signum)} at global step {state.global_step} ({where}); resume point: "
+                f"{self.saved} (`coconut-lm train {self.run_dir}` continues the run)"
+            )
+        raise TrainingStopped(message, signum, self.saved)
+
+    def _stop_signal(self) -> int | None:
+        """The signal that asks to stop, on this process or (under torchrun) on any."""
+        signum = self.stop.requested if self.stop else None
+        if not self.env.distributed:
+            return signum
+        votes = torch.tensor([signum == signal.SIGINT, signum == signal.SIGTERM], device=self.env.device)
+        votes = all_reduce_sum(votes.float(), self.env)
+        return signal.SIGINT if votes[0] > 0 else signal.SIGTERM if votes[1] > 0 else None
 
     # -- one optimizer step -------------------------------------------------------------------
 
@@ -351,10 +416,10 @@ class Trainer:
                 if state.skipped_steps:
                     metrics["train/skipped_steps"] = state.skipped_steps
                 self.tracker.log(metrics, state.global_step)
-            if t.save_every_steps and state.global_step % t.save_every_steps == 0 and g + 1 < len(plan.batches):
-                self.save_rolling()
-            if state.global_step == self.kill_after_step:
-                os.kill(os.getpid(), signal.SIGKILL)  # testing resume: die like a preempted job
+            if g + 1 < len(plan.batches):  # the epoch's last step ends with validation and a checkpoint
+                if t.save_every_steps and state.global_step % t.save_every_steps == 0:
+                    self.save_rolling()
+                self.stop_if_asked()
         bar.close()
         state.epoch, state.step_in_epoch = state.epoch + 1, 0
         self._end_epoch(plan.stage)
@@ -437,13 +502,17 @@ class Trainer:
         if self.train is None:
             raise ConfigError("data.train_path: required for training")
         while self.state.epoch < self.cfg.training.num_epochs:
+            self.stop_if_asked()
             self.run_epoch()
         return {"global_step": self.state.global_step, "best_accuracy": self.state.best_accuracy}
 
 
-def write_run_config(cfg: RunConfig, env: DistEnv) -> None:
-    if env.is_main:
-        atomic_write_text(Path(cfg.run_dir) / run_folder.RUN_CONFIG_FILE, cfg.to_yaml())
+def write_run_config(cfg: RunConfig) -> None:
+    """The run folder's `config.yaml` (an earlier one that differs is kept); an `only_eval` run
+    leaves an existing one alone (it trains nothing, and `train RUN` reads that file)."""
+    path = Path(cfg.run_dir) / run_folder.RUN_CONFIG_FILE
+    if not (cfg.evaluation.only_eval and os.path.lexists(path)):
+        run_folder.write_run_config(cfg.run_dir, cfg.to_yaml())
 
 
 def configured_model_type(cfg: RunConfig) -> str | None:
@@ -477,12 +546,16 @@ def _check_inputs(cfg: RunConfig) -> None:
     run_folder.check_run_dir(run_dir)
 
 
-def train(cfg: RunConfig, device: str | None = None, resume: run_folder.Resume = "auto") -> dict:
+def train(
+    cfg: RunConfig, device: str | None = None, resume: run_folder.Resume = "auto", allow_changes: bool = False
+) -> dict:
     """Run a whole training (or `only_eval`) run; resumes from the run folder's latest checkpoint.
 
     `resume`: "auto" (the latest usable checkpoint; a run folder with checkpoints of which none is
     usable is refused, never restarted from scratch), "restart" (begin again; the earlier history
-    is moved into `previous-N/`) or "best" (resume from `best/`).
+    is moved into `previous-N/`) or "best" (resume from `best/`). `allow_changes`: resume even with
+    settings changed in a way that breaks exactness (`run.changes`; else `ConfigError`).
+    SIGINT / SIGTERM stop at the next step boundary with a checkpoint (`TrainingStopped`).
     Single process by default; under `torchrun` every process calls this (DDP or FSDP).
     Returns a summary (rank 0's view).
     """
@@ -490,8 +563,11 @@ def train(cfg: RunConfig, device: str | None = None, resume: run_folder.Resume =
     _check_inputs(cfg)
     env = init_distributed(device)
     seed_everything(cfg.training.seed)
+    if env.is_main:
+        for key, value in cfg.ignored_settings().items():
+            logger.warning("%s: %r is ignored by method %s (it changes nothing)", key, value, cfg.method.value)
     # Rank 0 writes the run folder: it holds it from before reading its checkpoints to the end.
-    with RunLock(cfg.run_dir) if env.is_main else nullcontext():
+    with StopSignals(cfg.run_dir, announce=env.is_main) as stop, RunLock(cfg.run_dir) if env.is_main else nullcontext():
         if env.is_main:
             run_folder.recover_best(cfg.run_dir)
         barrier(env)
@@ -499,6 +575,10 @@ def train(cfg: RunConfig, device: str | None = None, resume: run_folder.Resume =
         latest = start.checkpoint
         if latest is not None:
             ckpt.check_compatible(latest, cfg.method.value, configured_model_type(cfg))
+            if not cfg.evaluation.only_eval:  # evaluating trains nothing: any setting goes
+                saved_batch = ckpt.read_trainer_state(latest).global_batch
+                saved = ckpt.read_checkpoint_config(latest)
+                check_resume(latest, saved, cfg, saved_batch, env.world_size, allow_changes)
         bundle = build_model(cfg, latest)
         train_split = None
         if not cfg.evaluation.only_eval:
@@ -508,11 +588,24 @@ def train(cfg: RunConfig, device: str | None = None, resume: run_folder.Resume =
         if cfg.data.val_path:
             val = load_split(cfg.data.val_path, bundle.tokenizer, cfg.data.max_val_examples)
         if env.is_main:  # only now: every input was read and validated
-            run_folder.set_aside(cfg.run_dir, start.set_aside)
-            run_folder.clean_leftovers(cfg.run_dir)
-        write_run_config(cfg, env)
+            _prepare_run_folder(cfg, start)
         tracker = build_tracker(cfg.logging, cfg.run_dir, env.is_main, cfg.to_dict())
         try:
-            return Trainer(cfg, env, bundle, train_split, val, tracker, latest).fit()
+            return Trainer(cfg, env, bundle, train_split, val, tracker, latest, stop).fit()
         finally:
             tracker.close()
+
+
+def _prepare_run_folder(cfg: RunConfig, start: run_folder.ResumePoint) -> None:
+    """Rank 0, before training: earlier history set aside, leftovers of killed saves removed, the
+    rows of the steps to be trained again dropped from `metrics.jsonl`, `config.yaml` written."""
+    aside = run_folder.set_aside(cfg.run_dir, start.set_aside)
+    run_folder.clean_leftovers(cfg.run_dir)
+    metrics = Path(cfg.run_dir) / METRICS_FILE
+    if aside is not None and metrics.is_file() and not metrics.is_symlink():
+        atomic_write_bytes(aside / METRICS_FILE, metrics.read_bytes())  # --resume-best: the history set aside
+    step = ckpt.read_trainer_state(start.checkpoint).global_step if start.checkpoint else 0
+    dropped = drop_metrics_after(cfg.run_dir, step)
+    if dropped:
+        logger.info("%s: %d rows after step %d dropped (those steps are trained again)", metrics, dropped, step)
+    write_run_config(cfg)
