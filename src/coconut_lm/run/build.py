@@ -168,8 +168,16 @@ def load_pretrained(source: str | Path, trust_remote_code: bool = False, key: st
     are a `ConfigError` naming `key` and `source` (`from_folder_or_hub`)."""
     from transformers import AutoModelForCausalLM
 
+    def load(name: str, local_files_only: bool = False, **kwargs):
+        # with peft installed, transformers also looks for an adapter_config.json, on the Hub
+        # unless told otherwise (local_files_only does not reach that lookup)
+        adapter_kwargs = {"local_files_only": local_files_only}
+        return AutoModelForCausalLM.from_pretrained(
+            name, local_files_only=local_files_only, adapter_kwargs=adapter_kwargs, **kwargs
+        )
+
     return from_folder_or_hub(
-        AutoModelForCausalLM.from_pretrained,
+        load,
         source,
         key,
         "a model",

@@ -20,6 +20,7 @@ with the checkpoint's own (`coconut_config.yaml`, and the global batch in its tr
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ FREE = frozenset(
         "training.on_nonfinite",
         "training.find_unused_parameters",
         *(f"evaluation.{name}" for name in ("max_new_tokens", "batch_size", "every_epochs", "only_eval")),
-        *(f"logging.{name}" for name in ("tensorboard", "wandb", "project", "name", "log_every_steps", "progress_bar")),
+        *(f"logging.{f.name}" for f in dataclasses.fields(SECTIONS["logging"])),
     }
 )
 """Settings that change neither the trained weights nor the validation set: always free."""

@@ -27,7 +27,7 @@ import yaml
 
 from coconut_lm.data.methods import CurriculumConfig, Method
 from coconut_lm.errors import ConfigError
-from coconut_lm.options import Bool, Int, check, doc, settings, validate
+from coconut_lm.options import Bool, Float, Int, check, doc, settings, validate
 from coconut_lm.run.official_args import is_official_args, translate_official_args
 
 logger = logging.getLogger(__name__)
@@ -196,10 +196,12 @@ class LoggingConfig:
     project: str = doc("coconut", "W&B project.")
     name: str | None = doc(None, "Run name; default: the run folder's name.")
     log_every_steps: Int = doc(1, "Write training metrics every N optimizer steps.")
-    progress_bar: Bool = doc(True, "Show a tqdm progress bar on rank 0.")
+    progress_bar: Bool = doc(True, "Show progress on rank 0: a tqdm bar on a terminal, else a line now and then.")
+    progress_every_s: Float = doc(60.0, "Where stderr is not a terminal (a log file), a progress line every N s.")
 
     def __post_init__(self) -> None:
         check(self.log_every_steps >= 1, "logging.log_every_steps", "must be >= 1")
+        check(self.progress_every_s > 0, "logging.progress_every_s", "must be > 0")
 
 
 SECTIONS = {

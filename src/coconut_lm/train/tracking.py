@@ -7,19 +7,28 @@ imported only when enabled; if one is enabled but not installed, `build_tracker`
 
 A resumed run trains again the steps after its checkpoint: `drop_metrics_after` first removes
 their rows from `metrics.jsonl`, so that each step appears once.
+
+`EpochProgress` shows progress within an epoch: a tqdm bar on a terminal, and where stderr is a
+file (a cluster job's log) a line every `logging.progress_every_s` seconds.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import sys
 import time
 from pathlib import Path
 from typing import Protocol
+
+from tqdm import tqdm
 
 from coconut_lm.errors import UserError
 from coconut_lm.io import atomic_write_bytes, open_append
 
 METRICS_FILE = "metrics.jsonl"
+
+log = logging.getLogger(__name__)
 
 
 class TrackerUnavailable(UserError, RuntimeError):
@@ -151,3 +160,41 @@ def build_tracker(logging_config, run_dir: str | Path, is_main: bool, config: di
         name = logging_config.name or Path(run_dir).name
         trackers.append(WandbTracker(logging_config.project, name, config or {}))
     return MultiTracker([JsonlTracker(run_dir), *trackers])
+
+
+class EpochProgress:
+    """Progress through one epoch's optimizer steps; `update` after each, `close` at the end.
+
+    On a terminal, a tqdm bar. Else (`stderr` a file or a pipe), a log line every `every_s` seconds:
+    `epoch 2/9 stage 1: step 500/2000 (25%), loss 0.4102, 1234 tok/s, 6.1 min left in the epoch`.
+    """
+
+    def __init__(self, total: int, done: int, desc: str, every_s: float, enabled: bool = True):
+        self.total, self.done, self.desc, self.every_s = total, done, desc, every_s
+        terminal = sys.stderr.isatty()
+        self.bar = tqdm(total=total, initial=done, dynamic_ncols=True, desc=desc, disable=not (enabled and terminal))
+        self.lines = enabled and not terminal
+        self.started, self.started_at, self.last_line = done, time.monotonic(), time.monotonic()
+
+    def update(self, loss: float, tokens_per_s: float) -> None:
+        self.done += 1
+        self.bar.update(1)
+        self.bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{tokens_per_s:.0f}")
+        now = time.monotonic()
+        if self.lines and (now - self.last_line >= self.every_s or self.done == self.total):
+            self.last_line = now
+            per_step = (now - self.started_at) / (self.done - self.started)
+            left = (self.total - self.done) * per_step / 60
+            log.info(
+                "%s: step %d/%d (%.0f%%), loss %.4f, %.0f tok/s, %.1f min left in the epoch",
+                self.desc,
+                self.done,
+                self.total,
+                100 * self.done / max(self.total, 1),
+                loss,
+                tokens_per_s,
+                left,
+            )
+
+    def close(self) -> None:
+        self.bar.close()

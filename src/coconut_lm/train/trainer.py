@@ -42,7 +42,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from tqdm import tqdm
 
 from coconut_lm.data.batching import (
     SplitData,
@@ -66,7 +65,7 @@ from coconut_lm.run.config import ConfigError, RunConfig
 from coconut_lm.run.distributed import DistEnv, all_reduce_sum, barrier, init_distributed, unwrap, wrap_model
 from coconut_lm.run.lock import RunLock
 from coconut_lm.train.interrupts import StopSignals, TrainingStopped, signal_name
-from coconut_lm.train.tracking import METRICS_FILE, build_tracker, drop_metrics_after
+from coconut_lm.train.tracking import METRICS_FILE, EpochProgress, build_tracker, drop_metrics_after
 
 logger = logging.getLogger(__name__)
 
@@ -388,13 +387,12 @@ class Trainer:
             self._start_epoch(plan.stage)
         state.stage = plan.stage
         self.wrapped.train()
-        bar = tqdm(
-            total=len(plan.batches),
-            initial=state.step_in_epoch,
-            dynamic_ncols=True,
-            desc=f"epoch {state.epoch + 1}/{t.num_epochs} stage {plan.stage}",
-            # None: tqdm's own test, no bar when stderr is not a terminal (a log file gets no updates)
-            disable=None if self.env.is_main and self.cfg.logging.progress_bar else True,
+        progress = EpochProgress(
+            len(plan.batches),
+            state.step_in_epoch,
+            f"epoch {state.epoch + 1}/{t.num_epochs} stage {plan.stage}",
+            self.cfg.logging.progress_every_s,
+            enabled=self.env.is_main and self.cfg.logging.progress_bar,
         )
         for g in range(state.step_in_epoch, len(plan.batches)):
             start = time.perf_counter()
@@ -402,8 +400,7 @@ class Trainer:
             tokens_per_s = tokens * self.env.world_size / (time.perf_counter() - start)
             state.step_in_epoch, state.global_step = g + 1, state.global_step + 1
             state.steps_since_reset += 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{tokens_per_s:.0f}")
+            progress.update(loss, tokens_per_s)
             if state.global_step % self.cfg.logging.log_every_steps == 0:
                 lr = self.optimizer.param_groups[0]["lr"]
                 metrics = {
@@ -420,7 +417,7 @@ class Trainer:
                 if t.save_every_steps and state.global_step % t.save_every_steps == 0:
                     self.save_rolling()
                 self.stop_if_asked()
-        bar.close()
+        progress.close()
         state.epoch, state.step_in_epoch = state.epoch + 1, 0
         self._end_epoch(plan.stage)
 
