@@ -84,7 +84,8 @@ def method_table(setting: str, start: str | None = None) -> Callable[[], str]:
             tokens = {round(r["mean_new_tokens"], 1) for r in runs.values()}
             own = []
             for seed, run in runs.items():
-                earlier = results[f"{start}/{method}/s{run.get('start_seed', seed)}"]["train_minutes"] if start else 0
+                start_run = f"{start}/{run.get('start_method', method)}/s{run.get('start_seed', seed)}"
+                earlier = results[start_run]["train_minutes"] if start else 0
                 own.append(f"{run['train_minutes'] - earlier:.1f}")
             lines.append(
                 f"| {label} | {' | '.join(cells)} | {_mean_std(accuracy)} "

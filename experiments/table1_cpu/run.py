@@ -6,7 +6,7 @@
     python experiments/table1_cpu/run.py --report              # RESULTS_TABLE*.md and the bar chart only
 
 ProsQA: the demo's generated data (seed 0), tokenizer, model size, number of epochs and learning
-rate (`DemoConfig`). ProntoQA: the released 5-hop generator output (`--prontoqa-source`, default
+rate (`TextDemoConfig`). ProntoQA: the released 5-hop generator output (`--prontoqa-source`, default
 `../shared/data/prontoqa/5hop_0shot_random.json`) converted and split 9,000 / 200 / 800 as the
 paper does, a BPE tokenizer trained on its training split, and the CPU budget in `PRONTOQA`
 below. Within a data set every method gets the same model, data, epochs and learning rate; the
@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from coconut_lm.apps.demo import DemoConfig, make_data, run_config
+from coconut_lm.apps.text_demo import TextDemoConfig, make_data, run_config
 from coconut_lm.data.methods import Method
 from coconut_lm.io import write_json
 
@@ -67,7 +67,7 @@ class Setting:
     name: str
     label: str
     title: str
-    budget: DemoConfig
+    budget: TextDemoConfig
     """Model size, curriculum and optimisation (the data knobs only matter for ProsQA)."""
     suffix: str = ""
     """Appended to the names of the committed files (results, table, chart, curve)."""
@@ -82,7 +82,7 @@ class Setting:
         return HERE / f"{stem}{self.suffix}.{ext}"
 
 
-PROSQA = Setting("prosqa", "ProsQA", "ProsQA-style, built-in generator", DemoConfig())
+PROSQA = Setting("prosqa", "ProsQA", "ProsQA-style, built-in generator", TextDemoConfig())
 PRONTOQA = Setting(
     "prontoqa",
     "ProntoQA",
@@ -90,7 +90,7 @@ PRONTOQA = Setting(
     # The paper's curriculum shape (c = 1, stages 0..6: stage 6 has all six steps latent) in 14 short
     # epochs of 2,000 questions (125 steps each), the ProsQA model and learning rate; iCoT removes the
     # ~63 chain tokens by epoch 11, pause uses 6 pause tokens (as many as Coconut's thoughts).
-    DemoConfig(max_latent_stage=6, epochs_per_stage=2, icot_tokens_per_epoch=6),
+    TextDemoConfig(max_latent_stage=6, epochs_per_stage=2, icot_tokens_per_epoch=6),
     suffix="_prontoqa",
     max_train_examples=2000,
     max_new_tokens=96,

@@ -108,6 +108,12 @@ def read_metrics(run: str | os.PathLike) -> RunMetrics:
     return RunMetrics([train[s] for s in sorted(train)], [validation[s] for s in sorted(validation)])
 
 
+def validation_curve(run: str | os.PathLike, shift: int = 0) -> list[dict]:
+    """The validation rows of a run (`read_metrics`), their epochs moved by `shift` (a run that
+    started at a later epoch, drawn beside one that did not)."""
+    return [{**row, "epoch": row["epoch"] + shift} for row in read_metrics(run).validation]
+
+
 def plot_run(run: str | os.PathLike, out: str | os.PathLike | None = None) -> list[Path]:
     """Draw a run's metrics into `out` (default: `RUN/plots/`): `training.png` (loss and learning
     rate by step, stages shaded) and `validation.png` (accuracy by epoch, stage changes marked),
