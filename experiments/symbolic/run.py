@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from coconut_lm.apps.demo import graph_run_tree, llama_spec
 from coconut_lm.data.datasets.prosqa import ProsQAConfig, generate_splits
 from coconut_lm.data.datasets.symbolic import build_tokenizer, symbolic_example
 from coconut_lm.eval.evaluate import evaluate_checkpoint
@@ -298,16 +299,7 @@ def prepare(name: str, setting: Setting) -> dict[str, Path]:
 
 def model_spec(setting: Setting) -> dict:
     if setting.model_type == "llama":
-        return {
-            "model_type": "llama",
-            "num_hidden_layers": setting.n_layer,
-            "hidden_size": setting.n_embd,
-            "intermediate_size": 4 * setting.n_embd,
-            "num_attention_heads": setting.n_head,
-            "num_key_value_heads": setting.n_head,
-            "max_position_embeddings": 512,
-            "tie_word_embeddings": setting.tie_embeddings,
-        }
+        return llama_spec(setting.n_layer, setting.n_embd, setting.n_head, setting.tie_embeddings)
     return {
         "model_type": "gpt2",
         "n_layer": setting.n_layer,
@@ -322,45 +314,35 @@ def model_spec(setting: Setting) -> dict:
 
 
 def run_config(name: str, setting: Setting, data: dict[str, Path], method: str, seed: int) -> dict:
-    return {
-        "method": method,
-        "run_dir": str(HERE / "runs" / name / f"{method}_s{seed}"),
-        "model": {
-            "from_config": model_spec(setting),
-            "tokenizer": str(data["tok"]),
-        },
-        "data": {"train_path": str(data["train"]), "val_path": str(data["valid"])},
-        "curriculum": {
-            "c_thought": 1,
-            "max_latent_stage": setting.max_path,
-            "epochs_per_stage": setting.epochs_per_stage,
-            "pad_latent_to_max": True,
+    """The demo's recipe (`graph_run_tree`) with this setting's knobs."""
+    return graph_run_tree(
+        method,
+        HERE / "runs" / name / f"{method}_s{seed}",
+        model_spec(setting),
+        {"tokenizer": data["tok"], "train": data["train"], "valid": data["valid"]},
+        depth=setting.max_path,
+        epochs_per_stage=setting.epochs_per_stage,
+        num_epochs=setting.epochs,
+        seed=seed,
+        batch_size=setting.batch_size,
+        lr=setting.lr,
+        curriculum={
             "uniform_prob": setting.uniform_prob,
             "thought_markers": setting.thought_markers,
             "icot_tokens_per_epoch": 2 if setting.newlines else 1,  # a step per epoch (a step is a node [+ "\\n"])
         },
-        "thoughts": {"rescale": setting.rescale_thoughts},
-        "training": {
-            "num_epochs": setting.epochs,
-            "batch_size": setting.batch_size,
-            "lr": setting.lr,
+        thoughts={"rescale": setting.rescale_thoughts},
+        training={
             "weight_decay": setting.weight_decay,
             "warmup_steps": setting.warmup_steps,
             "lr_schedule": setting.lr_schedule,
             "decay_epochs": setting.decay_epochs,
             "reset_optimizer": setting.reset_optimizer,
             "max_grad_norm": setting.max_grad_norm,
-            "seed": seed,
             "keep_last": 1 if not setting.cot_warm_epochs else 100,
-            "save_best": False,
         },
-        "evaluation": {
-            "max_new_tokens": 2 * setting.max_path + 4,
-            "batch_size": 128,
-            "every_epochs": setting.eval_every or setting.epochs,
-        },
-        "logging": {"progress_bar": False},
-    }
+        evaluation={"batch_size": 128, "every_epochs": setting.eval_every or setting.epochs},
+    )
 
 
 def first_checkpoint_reaching(run_dir: Path, min_epochs: int, accuracy: float) -> Path | None:

@@ -112,29 +112,48 @@ def make_data(cfg: DemoConfig, folder: Path) -> dict[str, Path]:
     return {**paths, "tokenizer": tokenizer}
 
 
-def run_config(cfg: DemoConfig, files: dict[str, Path], name: str, method: str, num_epochs: int, **extra) -> RunConfig:
-    """The `coconut-lm train` configuration of one of the demo's runs (folder and `<name>.yaml` in `out`)."""
+def llama_spec(n_layer: int, n_embd: int, n_head: int, tie_embeddings: bool = True) -> dict:
+    """`model.from_config` of a small Llama-style model (rotary positions; tied embeddings by default)."""
+    return {
+        "model_type": "llama",
+        "num_hidden_layers": n_layer,
+        "hidden_size": n_embd,
+        "intermediate_size": 4 * n_embd,
+        "num_attention_heads": n_head,
+        "num_key_value_heads": n_head,
+        "max_position_embeddings": 512,
+        "tie_word_embeddings": tie_embeddings,
+    }
+
+
+def graph_run_tree(
+    method: str,
+    run_dir: str | Path,
+    architecture: dict,
+    files: dict[str, Path],
+    *,
+    depth: int,
+    epochs_per_stage: int,
+    num_epochs: int,
+    seed: int,
+    batch_size: int,
+    lr: float,
+    **sections: dict,
+) -> dict:
+    """The graph recipe, shared by the demo and the graph study (`experiments/symbolic/run.py`):
+    one thought per step (a node), thoughts right after the question and fed back at the
+    embeddings' scale, 10% of each stage's examples at a random earlier stage, AdamW with a warm-up
+    and clipping. `architecture` is `model.from_config`; `files` holds tokenizer, train and valid;
+    `sections` update the sections of the tree (`training={"lr_schedule": "linear"}`)."""
     tree = {
         "method": method,
-        "run_dir": str(Path(cfg.out) / name),
-        "model": {
-            "from_config": {
-                "model_type": "llama",
-                "num_hidden_layers": cfg.n_layer,
-                "hidden_size": cfg.n_embd,
-                "intermediate_size": 4 * cfg.n_embd,
-                "num_attention_heads": cfg.n_head,
-                "num_key_value_heads": cfg.n_head,
-                "max_position_embeddings": 512,
-                "tie_word_embeddings": True,
-            },
-            "tokenizer": str(files["tokenizer"]),
-        },
+        "run_dir": str(run_dir),
+        "model": {"from_config": architecture, "tokenizer": str(files["tokenizer"])},
         "data": {"train_path": str(files["train"]), "val_path": str(files["valid"])},
         "curriculum": {
             "c_thought": 1,
-            "max_latent_stage": cfg.depth,
-            "epochs_per_stage": cfg.epochs_per_stage,
+            "max_latent_stage": depth,
+            "epochs_per_stage": epochs_per_stage,
             "pad_latent_to_max": True,
             "uniform_prob": 0.1,
             "thought_markers": False,
@@ -142,20 +161,38 @@ def run_config(cfg: DemoConfig, files: dict[str, Path], name: str, method: str, 
         "thoughts": {"rescale": True},
         "training": {
             "num_epochs": num_epochs,
-            "batch_size": cfg.batch_size,
-            "lr": cfg.lr,
+            "batch_size": batch_size,
+            "lr": lr,
             "warmup_steps": 100,
             "max_grad_norm": 1.0,
             "reset_optimizer": "never",
-            "seed": cfg.seed,
+            "seed": seed,
             "keep_last": 1000,
             "save_best": False,
         },
-        "evaluation": {"max_new_tokens": 2 * cfg.depth + 4, "batch_size": 200},
+        "evaluation": {"max_new_tokens": 2 * depth + 4, "batch_size": 200},
         "logging": {"progress_bar": False},
     }
-    for section, values in extra.items():
+    for section, values in sections.items():
         tree[section].update(values)
+    return tree
+
+
+def run_config(cfg: DemoConfig, files: dict[str, Path], name: str, method: str, num_epochs: int, **extra) -> RunConfig:
+    """The `coconut-lm train` configuration of one of the demo's runs (folder and `<name>.yaml` in `out`)."""
+    tree = graph_run_tree(
+        method,
+        Path(cfg.out) / name,
+        llama_spec(cfg.n_layer, cfg.n_embd, cfg.n_head),
+        files,
+        depth=cfg.depth,
+        epochs_per_stage=cfg.epochs_per_stage,
+        num_epochs=num_epochs,
+        seed=cfg.seed,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        **extra,
+    )
     return config_from_dict(tree)
 
 
