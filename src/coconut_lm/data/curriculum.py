@@ -39,14 +39,12 @@ def _resolve_stage(
     """The stage an example is trained at: the scheduled one, the final one, or a random one."""
     if isinstance(stage, bool) or not isinstance(stage, int) or stage < 0:
         raise ValueError(f"stage must be an integer >= 0, got {stage!r}")
-    if method is Method.COCONUT_NO_CURRICULUM:
-        return method.final_stage(options)
     if method.follows_curriculum and options.uniform_prob > 0:
         if rng is None:
             raise ValueError("uniform_prob > 0 needs an explicit random.Random (rng=...)")
         if rng.random() < options.uniform_prob:
             return rng.randrange(len(example.steps) + 1)
-    return stage
+    return method.layout_stage(stage, options)
 
 
 def _icot_sequence(

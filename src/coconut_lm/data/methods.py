@@ -175,6 +175,18 @@ class Method(str, Enum):
             ignored |= {"thoughts.update", "thoughts.iterations", "thoughts.rescale"}
         return frozenset(ignored)
 
+    def why_no_adaptive_thoughts(self, curriculum: CurriculumConfig) -> str | None:
+        """Why a model of this method and curriculum cannot decide when to stop thinking (a stop
+        head reads each thought, and `<eot>` ends them), or None when it can. Its adaptive prompt
+        is the question and `<bot>`; it thinks up to `max_latent_stage * c_thought` thoughts."""
+        if not self.uses_thoughts:
+            return f"method {self.value} has no continuous thoughts to stop"
+        if not curriculum.thought_markers:
+            return "adaptive thoughts need a model trained with thought markers (<eot> ends them)"
+        if curriculum.max_latent_stage * curriculum.c_thought < 1:
+            return "the run gives no thoughts (max_latent_stage * c_thought = 0)"
+        return None
+
     # -- the schedule ---------------------------------------------------------------------------
 
     @property
@@ -195,23 +207,24 @@ class Method(str, Enum):
             return ICOT_FINAL_STAGE
         return 0
 
+    def layout_stage(self, stage: int, curriculum: CurriculumConfig) -> int:
+        """The stage whose layout a sequence of this method takes at `stage`: Coconut w/o curriculum
+        trains and is prompted at the final stage, whatever the schedule says; others at `stage`."""
+        return self.final_stage(curriculum) if self is Method.COCONUT_NO_CURRICULUM else stage
+
     def stage_for_epoch(self, epoch: int, curriculum: CurriculumConfig) -> int:
         """The stage trained at `epoch` (0-based)."""
         if self is Method.ICOT:
             return epoch  # iCoT's schedule is per epoch (tokens removed per epoch)
-        if self in (Method.COT, Method.NO_COT):
+        if self in (Method.COT, Method.NO_COT, Method.PAUSE):
             return 0
-        last = self.final_stage(curriculum)
-        if self in (Method.COCONUT_NO_CURRICULUM, Method.PAUSE):
-            return last
-        return min(epoch // curriculum.epochs_per_stage, last)
+        return self.layout_stage(min(epoch // curriculum.epochs_per_stage, self.final_stage(curriculum)), curriculum)
 
     # -- layouts --------------------------------------------------------------------------------
 
     def sequence_layout(self, n_steps: int, stage: int, curriculum: CurriculumConfig) -> Layout:
         """The training sequence's layout at a resolved stage (not iCoT, which cuts tokens)."""
-        if self is Method.COCONUT_NO_CURRICULUM:
-            stage = self.final_stage(curriculum)
+        stage = self.layout_stage(stage, curriculum)
         if self is Method.COT:
             return Layout(0, 0, markers=False)
         if self is Method.NO_COT:
@@ -232,12 +245,11 @@ class Method(str, Enum):
     def prompt_layout(self, n_steps: int, stage: int, curriculum: CurriculumConfig) -> Layout:
         """The evaluation prompt's layout: the question, then the slots (official
         `get_question_latent_dataset`); methods without slots prompt with the question alone."""
-        if self is Method.PAUSE:
+        if self is Method.PAUSE:  # its pauses: as many as Coconut's thoughts at the final stage
             stage = Method.COCONUT.final_stage(curriculum)
-        elif self is Method.COCONUT_NO_CURRICULUM:
-            stage = self.final_stage(curriculum)
         elif not self.has_markers:
             return Layout(n_steps, 0, markers=False)
+        stage = self.layout_stage(stage, curriculum)
         n_slots = min(_thought_cap(n_steps, curriculum), stage) * curriculum.c_thought
         return Layout(n_steps, n_slots, markers=self.has_markers and curriculum.thought_markers)
 

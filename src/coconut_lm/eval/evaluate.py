@@ -390,10 +390,8 @@ def evaluate_checkpoint(
 
 def load_adaptive(folder, method, curriculum) -> AdaptiveThoughts:
     """The stop head saved in a checkpoint folder, for adaptive evaluation."""
-    if not method.uses_thoughts:
-        raise InputError(f"--thoughts adaptive: method {method.value} has no continuous thoughts")
-    if not curriculum.thought_markers:
-        raise InputError("--thoughts adaptive: needs a model trained with thought markers (<eot> ends the thoughts)")
+    if problem := method.why_no_adaptive_thoughts(curriculum):
+        raise InputError(f"--thoughts adaptive: {problem}")
     if not (folder / STOP_HEAD_FILE).is_file():
         raise InputError(
             f"{folder}: no stop head ({STOP_HEAD_FILE}); train one: coconut-lm stop-head {folder} --data ..."

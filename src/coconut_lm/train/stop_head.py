@@ -104,13 +104,9 @@ def train_stop_head(
     for name in (WEIGHTS, META):  # before the long work: the head is saved there
         check_target(folder / name)
     cfg, bundle, _ = load_for_inference(str(folder), device or "cpu")
-    if not cfg.method.uses_thoughts:
-        raise InputError(f"{folder}: method {cfg.method.value} has no continuous thoughts to stop")
-    if not cfg.curriculum.thought_markers:
-        raise InputError(f"{folder}: adaptive thoughts need a model trained with thought markers (<eot> ends them)")
+    if problem := cfg.method.why_no_adaptive_thoughts(cfg.curriculum):
+        raise InputError(f"{folder}: {problem}")
     max_thoughts = cfg.curriculum.max_latent_stage * cfg.curriculum.c_thought
-    if max_thoughts < 1:
-        raise InputError(f"{folder}: the run gives no thoughts (max_latent_stage * c_thought = 0)")
 
     def features(path: str) -> StopFeatures:
         split = load_split(path, bundle.tokenizer, limit)
